@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from django.db import models
+
+from catalog.normalize import normalize
+
+
+class Artist(models.Model):
+    name = models.CharField(max_length=500)
+    # Identity when Spotify gives no id: the normalised name (so "Beyoncé" == "BEYONCE").
+    name_key = models.CharField(max_length=500, unique=True)
+    spotify_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_key = normalize(self.name)[:500]
+        super().save(*args, **kwargs)
+
+
+class Album(models.Model):
+    title = models.CharField(max_length=500)
+    # Identity without a Spotify id: normalised title + normalised main artist.
+    album_key = models.CharField(max_length=1000, unique=True)
+    main_artist_name = models.CharField(max_length=500, blank=True, default="")
+    spotify_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    image_url = models.URLField(max_length=1000, null=True, blank=True)
+    release_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.album_key = self.key_for(self.title, self.main_artist_name)
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def key_for(title: str, main_artist: str) -> str:
+        return f"{normalize(title)}|{normalize(main_artist)}"[:1000]
+
+
+class MatchStatus(models.TextChoices):
+    UNMATCHED = "unmatched", "Not yet matched"
+    MATCHED = "matched", "Matched"
+    AMBIGUOUS = "ambiguous", "Ambiguous"
+    NOT_FOUND = "not_found", "Not found on Spotify"
+
+
+class DatePrecision(models.TextChoices):
+    YEAR = "year"
+    MONTH = "month"
+    DAY = "day"
+
+
+class Song(models.Model):
+    title = models.CharField(max_length=500)
+    artists = models.ManyToManyField(Artist, through="SongArtist", related_name="songs")
+    # The artists' names in order, joined for display; kept in step with `artists`.
+    artist_names = models.CharField(max_length=2000, blank=True, default="")
+    album = models.ForeignKey(
+        Album, null=True, blank=True, on_delete=models.SET_NULL, related_name="songs"
+    )
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    isrc = models.CharField(max_length=12, null=True, blank=True, db_index=True)
+    release_date = models.DateField(null=True, blank=True)
+    release_date_precision = models.CharField(
+        max_length=5, choices=DatePrecision.choices, null=True, blank=True
+    )
+    release_year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    explicit = models.BooleanField(default=False)
+
+    # Spotify fields: each may be missing, Spotify withholds several from new apps.
+    spotify_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    spotify_uri = models.CharField(max_length=100, null=True, blank=True)
+    album_image_url = models.URLField(max_length=1000, null=True, blank=True)
+    popularity = models.PositiveSmallIntegerField(null=True, blank=True)
+    preview_url = models.URLField(max_length=1000, null=True, blank=True)
+    audio_features = models.JSONField(null=True, blank=True)
+    match_status = models.CharField(
+        max_length=10, choices=MatchStatus.choices, default=MatchStatus.UNMATCHED, db_index=True
+    )
+    match_confidence = models.FloatField(null=True, blank=True)
+    spotify_synced_at = models.DateTimeField(null=True, blank=True)
+
+    # Search columns, maintained by the model layer (save() and the bulk upsert service).
+    title_norm = models.CharField(max_length=500, default="", editable=False)
+    artists_norm = models.CharField(max_length=2000, default="", editable=False)
+    album_norm = models.CharField(max_length=500, default="", editable=False)
+    # The song's identity for idempotent imports: Spotify id, else ISRC, else
+    # normalised title + main artist + album. Set when the row is first written.
+    identity_key = models.CharField(max_length=1200, unique=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        # Search indexes are per database, in migration 0002 (PostgreSQL needs extensions).
+
+    def __str__(self) -> str:
+        return f"{self.title} — {self.artist_names}" if self.artist_names else self.title
+
+    def save(self, *args, **kwargs):
+        self.refresh_search_fields()
+        super().save(*args, **kwargs)
+
+    def refresh_search_fields(self) -> None:
+        self.title_norm = normalize(self.title)[:500]
+        self.artists_norm = normalize(self.artist_names)[:2000]
+        self.album_norm = normalize(self.album.title if self.album_id else "")[:500]
+        if not self.identity_key:
+            main_artist = self.artist_names.split(",")[0] if self.artist_names else ""
+            self.identity_key = identity_key_for(
+                spotify_id=self.spotify_id,
+                isrc=self.isrc,
+                title=self.title,
+                main_artist=main_artist,
+                album=self.album.title if self.album_id else "",
+            )
+
+
+def identity_key_for(
+    *, spotify_id: str | None, isrc: str | None, title: str, main_artist: str, album: str
+) -> str:
+    if spotify_id:
+        return f"sp:{spotify_id}"
+    if isrc:
+        return f"isrc:{isrc.upper()}"
+    return f"meta:{normalize(title)}|{normalize(main_artist)}|{normalize(album)}"[:1200]
+
+
+class SongArtist(models.Model):
+    """A song's artist at a position: 0 is the main artist, then featured ones in order."""
+
+    song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="song_artists")
+    artist = models.ForeignKey(Artist, on_delete=models.CASCADE, related_name="song_artists")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["song", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["song", "position"], name="songartist_position_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.artist_id}"
+
+
+class SearchWord(models.Model):
+    """The distinct words of the catalog's search columns, for typo correction (pg_trgm)."""
+
+    word = models.CharField(max_length=100, unique=True)
+
+    def __str__(self) -> str:
+        return self.word

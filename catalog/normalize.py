@@ -1,0 +1,34 @@
+"""Text normalisation shared by indexing and querying, so both sides fold text the same way.
+
+``normalize("Beyoncé – Halo (Live)") == "beyonce halo live"``: lower case, accents and
+ligatures folded to ASCII where a reader would (ø→o, ß→ss, æ→ae), apostrophes dropped
+(``don't`` → ``dont``), every other non-alphanumeric character a word break.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters NFKD does not decompose but that people type without their marks.
+_TRANSLIT = str.maketrans(
+    {
+        "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ß": "ss",
+        "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th", "Þ": "th",
+        "ı": "i", "’": "", "'": "", "`": "", "´": "",
+    }
+)  # fmt: skip
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize(text: str | None) -> str:
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKD", text.translate(_TRANSLIT))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
+def words(text: str) -> list[str]:
+    """The words of an already normalised text."""
+    return text.split()

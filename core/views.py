@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import time
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+
+def _check(fn) -> dict:
+    started = time.perf_counter()
+    try:
+        fn()
+    except Exception as exc:  # a health check reports any failure, it never raises
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _cache() -> None:
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache read back a different value")
+    cache.delete(key)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database and the cache both answer, 503 otherwise."""
+    checks = {"database": _check(_database), "cache": _check(_cache)}
+    healthy = all(c["ok"] for c in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
