@@ -1,8 +1,8 @@
 """Test settings: real PostgreSQL and Redis when reachable (or given), else the embedded default.
 
 `make test` and plain `pytest` behave the same: ``DATABASE_URL`` / ``REDIS_URL`` win when
-set; otherwise a server answering on its default local port is used. CI sets ``ENCORE_REQUIRE_SERVICES=1``
-so that a missing server fails the run instead of quietly testing less.
+set; otherwise a server answering on its default local port is used. CI sets
+``ENCORE_REQUIRE_SERVICES=1`` so that a missing server fails the run instead of testing less.
 """
 
 from __future__ import annotations
