@@ -462,3 +462,47 @@ def test_20_threads_needing_a_refresh_cause_one_token_call(spotify, user, make_c
     assert len(spotify.token_calls("refresh_token")) == 1
     used = [c.request.headers["Authorization"] for c in spotify.calls_to(API)]
     assert len(used) == 20 and set(used) == {f"Bearer {new['access_token']}"}
+
+
+def test_user_library_endpoints_use_the_2026_paths(spotify, user, make_connection):
+    conn = make_connection(user)
+    page = {
+        "href": f"{API}x",
+        "items": [],
+        "limit": 50,
+        "next": None,
+        "offset": 0,
+        "previous": None,
+        "total": 0,
+    }
+    spotify.api("GET", "/me/playlists", body=page)
+    spotify.api(
+        "GET",
+        "/playlists/{playlist_id}/items",
+        path="/playlists/37i9dQZF1DXcBWIGoYBM5M/items",
+        body=page,
+    )
+    spotify.api(
+        "GET",
+        "/me/player/recently-played",
+        body={
+            "href": f"{API}me/player/recently-played",
+            "items": [],
+            "limit": 50,
+            # The spec says a string (its prose says null when there is none): follow the spec.
+            "next": f"{API}me/player/recently-played?before=1690000000000",
+            "cursors": {"after": "1700000000000", "before": "1690000000000"},
+        },
+    )
+    user_client = SpotifyClient.for_connection(conn)
+    assert user_client.current_user_playlists(limit=500)["items"] == []
+    assert user_client.playlist_items(playlist_id="37i9dQZF1DXcBWIGoYBM5M")["total"] == 0
+    assert user_client.recently_played(after=1690000000000)["items"] == []
+    urls = [c.request.url for c in spotify.calls_to(API)]
+    assert "limit=50" in urls[0]
+    assert urls[1].startswith(f"{API}playlists/37i9dQZF1DXcBWIGoYBM5M/items")
+    assert "after=1690000000000" in urls[2]
+    from core.exceptions import ValidationFailed
+
+    with pytest.raises(ValidationFailed):
+        user_client.recently_played(after=1, before=2)
