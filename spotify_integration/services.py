@@ -27,11 +27,13 @@ from spotify_integration.client import (
     TokenGrant,
     oauth_authorize_url,
     oauth_exchange_code,
+    spotify_configured,
 )
 from spotify_integration.exceptions import (
     SpotifyAccessDenied,
     SpotifyAccountLinkedElsewhere,
     SpotifyAuthorizationFailed,
+    SpotifyNotConfigured,
     SpotifyStateInvalid,
     TokenUndecryptable,
 )
@@ -81,6 +83,8 @@ def oauth_start(*, user: AbstractBaseUser, session_key: str) -> str:
     a hash of the session key, and the PKCE verifier encrypted by the vault. A user who is
     already connected gets Spotify's account chooser (``show_dialog``).
     """
+    if not spotify_configured():
+        raise SpotifyNotConfigured()  # before storing a state nobody can ever use
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(32)
     cache.set(

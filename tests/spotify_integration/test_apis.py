@@ -415,3 +415,10 @@ def test_errors_from_spotify_during_the_callback_store_nothing(browser, spotify)
     assert response.status_code == 429 and response["Retry-After"] == "30"
     assert nothing_stored()
     assert next(c.request.url for c in spotify.rsps.calls) == TOKEN_URL
+
+
+def test_connect_when_spotify_is_not_configured_says_so(browser, settings):
+    settings.SPOTIFY_CLIENT_ID = ""
+    response = browser.post(CONNECT)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "spotify_not_configured"
