@@ -116,6 +116,11 @@ class Song(models.Model):
     def save(self, *args, **kwargs):
         self.refresh_search_fields()
         super().save(*args, **kwargs)
+        # Search expands prefixes and corrects typos against the catalog's vocabulary.
+        words = {w for w in f"{self.title_norm} {self.artists_norm} {self.album_norm}".split()}
+        SearchWord.objects.bulk_create(
+            [SearchWord(word=w) for w in words if len(w) <= 100], ignore_conflicts=True
+        )
 
     def refresh_search_fields(self) -> None:
         self.title_norm = normalize(self.title)[:500]

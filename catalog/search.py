@@ -11,10 +11,11 @@ Finding and ranking are separate, after the measurements in SEARCH.md:
    pattern index on the title for exact and prefix title matches; SQLite scans with LIKE.
    Ranking every row that matches a common word would cost 100 ms or more; a capped candidate
    set costs a few.
-2. *Ranking* is one Python function for both databases: an exact title first, then a title
-   that starts with the query, then per-term matches weighted title > artist > album, exact
-   word > prefix > typo correction, a small penalty for extra title words (the original
-   before the live version) and a small popularity bonus.
+2. *Ranking* is one SQL expression for both databases (``_score_sql``), evaluated by the
+   database over the candidates in the same statement, so only the page comes back: an exact
+   title first, then a title that starts with the query, then per-term matches weighted
+   title > artist > album, whole word > prefix > typo correction, a small penalty for extra
+   title words (the original before the live version) and a small popularity bonus.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from catalog.normalize import normalize
 
 MAX_TERMS = 8
 MAX_CORRECTIONS = 3
+MAX_COMPLETIONS = 50
 # Must match the expression of the catalog_song_search_fts index (migration 0002).
 PG_DOCUMENT = (
     "to_tsvector('simple'::regconfig, encore_unaccent("
@@ -57,6 +59,11 @@ class SearchFilters:
 class Term:
     text: str
     corrections: list[str] = field(default_factory=list)
+    # Match words that start with the term (the word being typed, or a fragment the catalog
+    # does not know as a word); a complete known word before the last matches whole.
+    prefix: bool = True
+    # The catalog's words that start with the term, when they are few (else None).
+    completions: list[str] | None = None
 
 
 @dataclass
@@ -86,10 +93,6 @@ def allowed_typos(term: str) -> int:
 
 def _pick_corrections(term: str, words: list[str]) -> list[str]:
     limit = allowed_typos(term)
-    if any(word.startswith(term) for word in words):
-        # The catalog knows this word (or words it starts): take the user at their word
-        # rather than widen "fever" to "never".
-        return []
     scored = []
     for word in words:
         distance = OSA.distance(term, word, score_cutoff=limit)
@@ -98,25 +101,45 @@ def _pick_corrections(term: str, words: list[str]) -> list[str]:
     return [w for _, _, w in sorted(scored)[:MAX_CORRECTIONS]]
 
 
+def _completions(terms: list[str]) -> dict[str, list[str]]:
+    """For each term, the catalog's words that start with it (the term itself included when
+    it is a word), up to MAX_COMPLETIONS + 1; a range scan of the btree on SearchWord.word."""
+    table = SearchWord._meta.db_table
+    parts, params = [], []
+    for term in terms:
+        parts.append(
+            f"SELECT * FROM (SELECT %s, word FROM {table} WHERE word >= %s AND word < %s "
+            f"ORDER BY word LIMIT {MAX_COMPLETIONS + 1}) AS w"
+        )
+        # Words are normalised text; the highest code point bounds every word with the prefix.
+        params += [term, term, term + "\U0010ffff"]
+    found: dict[str, list[str]] = {term: [] for term in terms}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for term, word in cursor.fetchall():
+            found[term].append(word)
+    return found
+
+
 def _corrections(terms: list[str]) -> dict[str, list[str]]:
-    wanted = [t for t in dict.fromkeys(terms) if allowed_typos(t)]
-    if not wanted:
+    """Words of the catalog within the allowed edits of each term the catalog does not know."""
+    if not terms:
         return {}
     table = SearchWord._meta.db_table
-    candidates: dict[str, list[str]] = {t: [] for t in wanted}
+    candidates: dict[str, list[str]] = {t: [] for t in terms}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Trigram similarity narrows the vocabulary through its GIN index; the edit
-            # distance check below decides. Short words share few trigrams with their typos
+            # distance check decides. Short words share few trigrams with their typos
             # ("qeuen"/"queen": 0.2), so words of about the same length and first letter are
             # candidates too, through the btree on `word`.
             parts, params = [], []
-            for term in wanted:
+            for term in terms:
                 parts.append(
                     f"(SELECT %s, word FROM {table} WHERE word %% %s "
                     f"ORDER BY word <-> %s LIMIT 30) UNION "
                     f"(SELECT %s, word FROM {table} WHERE word >= %s AND word < %s "
-                    f"AND length(word) BETWEEN %s AND %s LIMIT 2000)"
+                    f"AND length(word) BETWEEN %s AND %s LIMIT 1000)"
                 )
                 first = term[0]
                 params += [term, term, term, term, first, chr(ord(first) + 1),
@@ -125,7 +148,7 @@ def _corrections(terms: list[str]) -> dict[str, list[str]]:
             for term, word in cursor.fetchall():
                 candidates[term].append(word)
         else:
-            for term in wanted:
+            for term in terms:
                 n = len(term)
                 cursor.execute(
                     f"SELECT word FROM {table} WHERE length(word) BETWEEN %s AND %s",
@@ -133,6 +156,35 @@ def _corrections(terms: list[str]) -> dict[str, list[str]]:
                 )
                 candidates[term] = [w for (w,) in cursor.fetchall()]
     return {t: _pick_corrections(t, words) for t, words in candidates.items()}
+
+
+def understand(words: list[str]) -> list[Term]:
+    """The query's terms: how each matches (whole word or prefix) and its typo corrections.
+
+    A term the catalog does not know (no word is or starts with it) is widened to the words
+    within its allowed edits. Of the terms it knows, a complete word that is not the last
+    matches whole: "midnight fever" looks for *midnight* and words starting with *fever*,
+    which keeps the index work small; the last term is still being typed. A prefix with few
+    completions in the catalog is searched as those words: the full-text index intersects
+    whole words far faster than it expands prefixes.
+    """
+    unique = list(dict.fromkeys(words))
+    completions = _completions(unique)
+    unknown = [w for w in unique if not completions[w] and allowed_typos(w)]
+    fixes = _corrections(unknown)
+    last = len(words) - 1
+    terms = []
+    for i, word in enumerate(words):
+        found = completions[word]
+        prefix = not (word in found and i < last)
+        expanded = found if prefix and 0 < len(found) <= MAX_COMPLETIONS else None
+        terms.append(Term(word, fixes.get(word, []), prefix=prefix, completions=expanded))
+    return terms
+
+
+def corrected(terms: list[Term]) -> str:
+    """The query with each unknown term replaced by its best correction."""
+    return " ".join(t.corrections[0] if t.corrections else t.text for t in terms)
 
 
 def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -160,7 +212,13 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
 def _tsquery(terms: list[Term], filters: SearchFilters) -> str:
     groups = []
     for term in terms:
-        options = [f"'{term.text}':*"] + [f"'{c}'" for c in term.corrections]
+        if not term.prefix:
+            options = [f"'{term.text}'"]
+        elif term.completions:
+            options = [f"'{w}'" for w in term.completions]
+        else:
+            options = [f"'{term.text}':*"]
+        options += [f"'{c}'" for c in term.corrections]
         groups.append("(" + " | ".join(options) + ")")
     # Artist/album filter words narrow the index scan too; the LIKE filter makes them exact.
     for value in (filters.artist, filters.album):
@@ -169,21 +227,21 @@ def _tsquery(terms: list[Term], filters: SearchFilters) -> str:
 
 
 def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, cap: int):
+    """Candidate ids from the indexes: exact/prefix titles, and full-text matches."""
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
-    sql = (
-        f"WITH c AS ("
-        f"(SELECT id FROM {table} WHERE title_norm LIKE %s{where} LIMIT %s) UNION "
-        f"(SELECT id FROM {table} WHERE {PG_DOCUMENT} @@ to_tsquery('simple', %s){where} "
-        f"LIMIT %s)) "
-        f"SELECT s.id, s.title_norm, s.artists_norm, s.album_norm, s.popularity "
-        f"FROM {table} s JOIN c ON c.id = s.id"
-    )
-    args = [f"{normalized}%", *params, cap, _tsquery(terms, filters), *params, cap]
-    return sql, args
+    titles = list(dict.fromkeys([normalized, corrected(terms)]))
+    sql = " UNION ".join(
+        [f"(SELECT id FROM {table} WHERE title_norm LIKE %s{where} LIMIT %s)"] * len(titles)
+        + [f"(SELECT id FROM {table} WHERE {PG_DOCUMENT} @@ to_tsquery('simple', %s){where} "
+           f"LIMIT %s)"]
+    )  # fmt: skip
+    args = [a for title in titles for a in (f"{title}%", *params, cap)]
+    return sql, [*args, _tsquery(terms, filters), *params, cap]
 
 
 def _candidates_sqlite(normalized: str, terms: list[Term], filters: SearchFilters, cap: int):
+    """Candidate ids by a scan: every term (or a correction) starts a word somewhere."""
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
     document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm || ' ')"
@@ -191,44 +249,63 @@ def _candidates_sqlite(normalized: str, terms: list[Term], filters: SearchFilter
     for term in terms:
         options = [f"{document} LIKE %s"] + [f"{document} LIKE %s"] * len(term.corrections)
         groups.append("(" + " OR ".join(options) + ")")
-        args.append(f"% {term.text}%")
+        args.append(f"% {term.text}%" if term.prefix else f"% {term.text} %")
         args.extend(f"% {c} %" for c in term.corrections)
     sql = (
-        f"SELECT id, title_norm, artists_norm, album_norm, popularity FROM {table} "
-        f"WHERE (title_norm LIKE %s OR ({' AND '.join(groups)})){where} LIMIT %s"
+        f"SELECT id FROM {table} WHERE (title_norm LIKE %s OR title_norm LIKE %s "
+        f"OR ({' AND '.join(groups)})){where} LIMIT %s"
     )
-    return sql, [f"{normalized}%", *args, *params, cap + 1]
+    return sql, [f"{normalized}%", f"{corrected(terms)}%", *args, *params, cap]
 
 
-def _score(row: tuple, normalized: str, terms: list[Term]) -> float:
-    _, title, artists, album, popularity = row
-    score = 0.0
-    if title == normalized:
-        score += 100
-    elif title.startswith(normalized):
-        score += 40
-    title_words = title.split()
-    fields = ((title_words, 10.0), (artists.split(), 6.0), (album.split(), 3.0))
-    title_hits = 0
+def _score_sql(normalized: str, terms: list[Term]) -> tuple[str, list[Any]]:
+    """The relevance of a candidate, as SQL over the padded columns pt, pa, pl (title,
+    artists, album as " word word ") and t (the title).
+
+    An exact title scores 100 (90 once typos are corrected) and a title starting with the
+    query 40 (35). Each term then adds
+    its best match: title > artists > album (10, 6, 3), whole word > word start (x0.7) > a
+    typo correction (x0.5). Each title word no term matched costs 0.5, so the original ranks
+    above "- Live at ..." and "- Remastered ..."; popularity adds up to 2.
+    """
+    fixed = corrected(terms)
+    params: list[Any] = [normalized, fixed, f"{normalized}%", f"{fixed}%"]
+    parts = [
+        "(CASE WHEN t = %s THEN 100 WHEN t = %s THEN 90 WHEN t LIKE %s THEN 40 "
+        "WHEN t LIKE %s THEN 35 ELSE 0 END)"
+    ]
+    title_hits = []
     for term in terms:
-        best, in_title = 0.0, False
-        for words, weight in fields:
-            for word in words:
-                if word == term.text:
-                    value = weight
-                elif word.startswith(term.text):
-                    value = weight * 0.7
-                elif word in term.corrections:
-                    value = weight * 0.5
-                else:
-                    continue
-                if value > best:
-                    best, in_title = value, words is title_words
-        score += best
-        title_hits += in_title
-    # The original before "- Live at ..." and "- Remastered ...": extra title words cost a bit.
-    score -= 0.5 * max(0, len(title_words) - title_hits)
-    return score + (popularity or 0) * 0.02
+        whole, start = f"% {term.text} %", f"% {term.text}%"
+        fixes = [f"% {c} %" for c in term.corrections]
+
+        def any_fix(column: str, fixes: list[str] = fixes) -> tuple[str, list[str]]:
+            if not fixes:
+                return "FALSE", []
+            return "(" + " OR ".join([f"{column} LIKE %s"] * len(fixes)) + ")", fixes
+
+        title_fix, title_fix_params = any_fix("pt")
+        artist_fix, artist_fix_params = any_fix("pa")
+        album_fix, album_fix_params = any_fix("pl")
+        parts.append(
+            "(CASE WHEN pt LIKE %s THEN 10 WHEN pt LIKE %s THEN 7 WHEN pa LIKE %s THEN 6 "
+            f"WHEN {title_fix} THEN 5 WHEN pa LIKE %s THEN 4.2 "
+            f"WHEN pl LIKE %s OR {artist_fix} THEN 3 WHEN pl LIKE %s THEN 2.1 "
+            f"WHEN {album_fix} THEN 1.5 ELSE 0 END)"
+        )
+        params += [whole, start, whole, *title_fix_params, start, whole,
+                   *artist_fix_params, start, *album_fix_params]  # fmt: skip
+        title_hits.append(
+            f"(CASE WHEN pt LIKE %s THEN 1 WHEN pa LIKE %s THEN 0 WHEN {title_fix} THEN 1 "
+            "ELSE 0 END)"
+        )
+        params += [start, whole, *title_fix_params]
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    words_in_title = "(length(t) - length(replace(t, ' ', '')) + 1)"
+    hits = " + ".join(title_hits) or "0"
+    parts.append(f"- 0.5 * {greatest}(0, {words_in_title} - ({hits}))")
+    parts.append("+ COALESCE(popularity, 0) * 0.02")
+    return " + ".join(parts[:-2]) + " " + " ".join(parts[-2:]), params
 
 
 def song_search(
@@ -243,29 +320,38 @@ def song_search(
     normalized = " ".join(words)
     if not words:
         return SearchResult([], 0, True, normalized, [], 0.0)
-    fixes = _corrections(words)
-    terms = [Term(w, fixes.get(w, [])) for w in words]
+    terms = understand(words)
 
     if connection.vendor == "postgresql":
-        sql, args = _candidates_pg(normalized, terms, filters, cap)
+        candidates, candidate_args = _candidates_pg(normalized, terms, filters, cap)
     else:
-        sql, args = _candidates_sqlite(normalized, terms, filters, cap)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        rows = cursor.fetchall()
-    # On PostgreSQL each branch is capped; on SQLite the one query fetches cap + 1.
-    total_is_exact = len(rows) < cap
-    rows = rows[: 2 * cap]
-
-    ranked = sorted(
-        ((_score(row, normalized, terms), row[4] or 0, row[0]) for row in rows),
-        key=lambda item: (-item[0], -item[1], item[2]),
+        candidates, candidate_args = _candidates_sqlite(normalized, terms, filters, cap)
+    score, score_args = _score_sql(normalized, terms)
+    table = Song._meta.db_table
+    # One statement: candidates from the indexes, scored and ordered by the database, and
+    # only the page (with the candidate count) comes back.
+    sql = (
+        f"WITH c AS ({candidates}), "
+        f"d AS (SELECT s.id, s.popularity, s.title_norm AS t, "
+        f"' ' || s.title_norm || ' ' AS pt, ' ' || s.artists_norm || ' ' AS pa, "
+        f"' ' || s.album_norm || ' ' AS pl FROM {table} s JOIN c ON c.id = s.id), "
+        f"e AS (SELECT id, popularity, {score} AS score FROM d) "
+        f"SELECT id, score, count(*) OVER () FROM e "
+        f"ORDER BY score DESC, COALESCE(popularity, 0) DESC, id LIMIT %s OFFSET %s"
     )
-    page = ranked[offset : offset + limit]
-    songs = songs_by_ids([song_id for _, _, song_id in page])
-    results = [ScoredSong(songs[song_id], round(score, 3)) for score, _, song_id in page]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*candidate_args, *score_args, limit, offset])
+        page = cursor.fetchall()
+        if page:
+            total = page[0][2]
+        else:
+            cursor.execute(f"SELECT count(*) FROM ({candidates}) AS c", candidate_args)
+            total = cursor.fetchone()[0]
+    songs = songs_by_ids([song_id for song_id, _, _ in page])
+    results = [ScoredSong(songs[song_id], round(float(s), 3)) for song_id, s, _ in page]
     took_ms = round((time.perf_counter() - started) * 1000, 2)
-    return SearchResult(results, len(ranked), total_is_exact, normalized, terms, took_ms)
+    # Each index branch stops at the cap; under it, every match was counted.
+    return SearchResult(results, total, total < cap, normalized, terms, took_ms)
 
 
 def songs_for_display():

@@ -366,6 +366,12 @@ def song_upsert_many(
     if not records:
         return result
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Don't wait for the WAL flush at each batch's commit. A crash may lose the last
+            # few batches, never corrupt anything, and re-running the import (idempotent)
+            # writes them again.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         _ensure_artists(records, ctx)
         _ensure_albums(records, ctx)
         resolved = _resolve_keys(records)

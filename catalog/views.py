@@ -83,7 +83,7 @@ class SongViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("q", str, required=True, description="1-200 characters"),
             *FILTER_PARAMS,
             OpenApiParameter("limit", int, description="1-100 (default 20)"),
-            OpenApiParameter("offset", int, description="0-1000 (default 0)"),
+            OpenApiParameter("offset", int, description="0-500 (SEARCH_CANDIDATE_CAP), default 0"),
         ],
         responses={200: SearchResponseSerializer, 400: BAD_REQUEST},
     )

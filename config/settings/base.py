@@ -206,7 +206,8 @@ SPOTIFY_RATE_LIMIT_WAIT = env.float("SPOTIFY_RATE_LIMIT_WAIT", default=2.0)
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 
 # --- Catalog search -------------------------------------------------------------------------
-SEARCH_CANDIDATE_CAP = env.int("SEARCH_CANDIDATE_CAP", default=1000)
+# How many candidates search ranks at most, per index branch (see catalog/search.py).
+SEARCH_CANDIDATE_CAP = env.int("SEARCH_CANDIDATE_CAP", default=500)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

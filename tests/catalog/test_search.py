@@ -124,3 +124,11 @@ def test_postgres_search_uses_the_indexes(demo_catalog):
     assert "catalog_song_search_fts" in fts_plan
     assert "catalog_song_title_norm_prefix" in title_plan
     assert "catalog_searchword_trgm" in word_plan
+
+
+def test_a_song_saved_one_by_one_is_found_by_prefix_and_typo(db):
+    from catalog.models import Song
+
+    Song.objects.create(title="Zanzibar Nights", artist_names="Ólafur Arnalds")
+    assert titles("zanzib") == [("Zanzibar Nights", "Ólafur Arnalds")]
+    assert titles("olafur zanizbar") == [("Zanzibar Nights", "Ólafur Arnalds")]

@@ -1,0 +1,167 @@
+"""Search benchmark: Encore's search against a naive icontains search on 1,000,000 songs.
+
+    python bench/search.py [--songs 1000000] [--reload] [--runs 30]
+
+Loads the demo catalog (the real songs plus the seeded synthetic ones) into a scratch
+PostgreSQL database through the import's write path, once: later runs reuse it unless
+--reload. Then runs a fixed mix of queries (exact, prefix, typo, accent, artist + title) and
+prints server-side latency percentiles of Encore's search (search + serialisation, in
+process, warm) and of a naive search on the same data and queries: every word must appear
+(icontains) in the title, the artists or the album title, 20 results and a total, as a
+plain DRF list endpoint would. Also prints EXPLAIN of the candidate queries to show the
+indexes are used.
+
+Target (issue 2): p95 <= 25 ms at 1M songs, and a median at least 50x faster than icontains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from functools import reduce
+from operator import and_, or_
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+QUERIES = {
+    "exact": ["bohemian rhapsody", "halo", "crazy in love", "midnight fever", "golden river"],
+    "prefix": ["bohem rhap", "midn fev", "electr dre", "hopp", "thunderst"],
+    "typo": ["bohemain rapsody", "midnigth fever", "electirc dream", "hopipola", "corazno"],
+    "accent": ["beyonce", "sigur ros", "corazon", "jose garcia", "bjork"],
+    "artist+title": ["queen bohemian", "beyonce halo", "adele hello", "wolves midnight",
+                     "garcia love"],
+}  # fmt: skip
+DATABASE = "encore_bench_search"
+
+
+def connect(reload: bool, songs: int) -> None:
+    import os
+
+    import psycopg
+
+    from bench._common import setup_django
+
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+    if reload or not exists:
+        setup_django(DATABASE)
+        load(songs)
+        return
+    os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ["DEBUG"] = "false"
+    import django
+
+    django.setup()
+    from catalog.models import Song
+
+    if Song.objects.count() < songs:
+        setup_django(DATABASE)
+        load(songs)
+
+
+def load(songs: int) -> None:
+    from django.db import connection
+
+    from catalog.demo import demo_records
+    from catalog.services import song_records_upsert
+
+    print(f"loading {songs:,} songs ...", flush=True)
+    started = time.perf_counter()
+    report = song_records_upsert(records=demo_records(songs), batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"  created {report.created:,} in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def encore(q: str) -> int:
+    from catalog.search import song_search
+    from catalog.serializers import SearchResponseSerializer
+
+    result = song_search(query=q, limit=20)
+    body = {"query": {"q": q, "normalized": result.normalized, "terms": result.terms,
+                      "filters": {}},
+            "total": result.total, "total_is_exact": result.total_is_exact,
+            "has_more": False, "limit": 20, "offset": 0, "took_ms": result.took_ms,
+            "results": result.results}  # fmt: skip
+    SearchResponseSerializer(body).data  # noqa: B018 - serialise, as the view does
+    return result.total
+
+
+def naive(q: str) -> int:
+    from django.db.models import Q
+
+    from catalog.search import songs_for_display
+    from catalog.serializers import SongSerializer
+
+    words = q.split()
+    match = reduce(and_, [
+        reduce(or_, [Q(title__icontains=w), Q(artist_names__icontains=w),
+                     Q(album__title__icontains=w)])
+        for w in words
+    ])  # fmt: skip
+    songs = songs_for_display().filter(match)
+    total = songs.count()
+    SongSerializer(songs.order_by("id")[:20], many=True).data  # noqa: B018
+    return total
+
+
+def measure(fn, runs: int) -> tuple[list[float], dict[str, int]]:
+    times, totals = [], {}
+    for group in QUERIES.values():
+        for q in group:
+            totals[q] = fn(q)  # warm-up
+            for _ in range(runs):
+                started = time.perf_counter()
+                fn(q)
+                times.append((time.perf_counter() - started) * 1000)
+    return times, totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--songs", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--naive-runs", type=int, default=2)
+    parser.add_argument("--reload", action="store_true")
+    args = parser.parse_args()
+    connect(args.reload, args.songs)
+
+    from django.db import connection
+
+    from bench._common import percentile
+    from catalog.models import Song
+    from catalog.search import PG_DOCUMENT
+
+    print(f"songs: {Song.objects.count():,}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN ANALYZE SELECT id FROM catalog_song WHERE {PG_DOCUMENT} @@ "
+            "to_tsquery('simple', '(''bohemain'':* | ''bohemian'') & ''rapsody'':*') LIMIT 1000"
+        )
+        print("EXPLAIN (full-text candidates):")
+        for (line,) in cursor.fetchall():
+            print("   ", line)
+
+    ours, ours_totals = measure(encore, args.runs)
+    theirs, naive_totals = measure(naive, args.naive_runs)
+    print(f"\n{'query':<22}{'encore hits':>12}{'icontains hits':>16}")
+    for group, queries in QUERIES.items():
+        for q in queries:
+            print(f"{group + ': ' + q:<36}{ours_totals[q]:>6}{naive_totals[q]:>12}")
+    rows = [("encore", ours), ("icontains", theirs)]
+    print(f"\n{'search':<12}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
+    for name, times in rows:
+        print(f"{name:<12}{len(times):>6}{percentile(times, 50):>10.2f}"
+              f"{percentile(times, 95):>10.2f}{percentile(times, 99):>10.2f}")  # fmt: skip
+    ratio = statistics.median(theirs) / statistics.median(ours)
+    print(f"\nmedian speed-up over icontains: {ratio:.0f}x   (target >= 50x)")
+    print(f"encore p95: {percentile(ours, 95):.1f} ms   (target <= 25 ms)")
+
+
+if __name__ == "__main__":
+    main()
