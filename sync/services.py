@@ -19,6 +19,7 @@ Concurrency contract (the reasons behind the shapes of the queries below):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import shutil
@@ -436,11 +437,9 @@ def _attempt_failed(
     if is_transient(exc) and not connection.in_atomic_block:
         # A lost database connection must be replaced before we can record anything.
         close_old_connections()
-    kind_max = 1
-    try:
+    kind_max = 1  # a kind that was removed since the job started is not retried
+    with contextlib.suppress(UnknownJobKind):
         kind_max = get_kind(job.kind).max_attempts
-    except UnknownJobKind:
-        pass
     if is_transient(exc) and attempt.number < kind_max:
         delay = retry_delay(attempt=attempt.number, retry_after=getattr(exc, "retry_after", None))
         fields = ctx._progress_fields(timezone.now())

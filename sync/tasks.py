@@ -33,7 +33,7 @@ def sync_job_run_task(self: Task, job_id: int) -> None:
 
 @shared_task(name="sync.reap_stale_jobs", ignore_result=True)
 def sync_jobs_reap_task() -> dict[str, list[int]]:
-    """Periodic (see ``setup_periodic_tasks``): end jobs whose worker was lost, resend stuck ones."""
+    """Periodic (``setup_periodic_tasks``): end jobs whose worker was lost, resend stuck ones."""
     report = jobs_reap_stale()
     if report.lost or report.resent:
         logger.warning(
