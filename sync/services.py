@@ -397,6 +397,15 @@ def job_run(
         result = kind.run(ctx, dict(job.params)) or {}
     except Exception as exc:
         return _attempt_failed(job=job, attempt=attempt, ctx=ctx, exc=exc, schedule=schedule_retry)
+    except KeyboardInterrupt:
+        # Ctrl-C on ``sync_run``: end the job now rather than leave it to the reaper, which
+        # would keep the kind blocked until the heartbeat times out.
+        message = "Interrupted while running in the foreground; finished batches are kept."
+        ctx.finish(status=JobStatus.CANCELLED, error_code="interrupted", error_message=message)
+        _attempt_end(
+            attempt, AttemptOutcome.CANCELLED, error_code="interrupted", error_message=message
+        )
+        raise
 
     if ctx.stop_reason == "lost":
         _attempt_end(attempt, AttemptOutcome.LOST)
