@@ -116,19 +116,19 @@ def test_flag_params_read_strings_as_the_shell_means_them(import_dir):
     assert create(kind="catalog_import", params=kind_params).params["strict"] is False
     SyncJob.objects.all().delete()
     assert create(kind="catalog_import", params={**kind_params, "strict": "yes"}).params["strict"]
-    with pytest.raises(InvalidJobParams, match="params.strict: expected true or false"):
+    with pytest.raises(InvalidJobParams, match=r"params\.strict: expected true or false"):
         create(kind="catalog_import", params={**kind_params, "strict": "perhaps"})
 
 
 def test_import_path_must_stay_inside_the_import_folder(import_dir, tmp_path):
     (tmp_path / "secret.csv").write_text("title\n")
-    with pytest.raises(InvalidJobParams, match="params.path: must name a file inside the import"):
+    with pytest.raises(InvalidJobParams, match=r"params\.path: must name a file inside the import"):
         create(kind="catalog_import", params={"path": "../secret.csv"})
-    with pytest.raises(InvalidJobParams, match="params.path: must name a file inside the import"):
+    with pytest.raises(InvalidJobParams, match=r"params\.path: must name a file inside the import"):
         create(kind="catalog_import", params={"path": str(tmp_path / "secret.csv")})
-    with pytest.raises(InvalidJobParams, match="params.path: no such file in the import folder"):
+    with pytest.raises(InvalidJobParams, match=r"params\.path: no such file in the import folder"):
         create(kind="catalog_import", params={"path": "missing.csv"})
-    with pytest.raises(InvalidJobParams, match="params.path: This field is required"):
+    with pytest.raises(InvalidJobParams, match=r"params\.path: This field is required"):
         create(kind="catalog_import", params={})
 
 
@@ -171,7 +171,7 @@ def test_the_same_message_twice_runs_the_job_once(probe_kind):
     sync_job_run_task.apply(args=[job.pk])
     sync_job_run_task.apply(args=[job.pk])
     job.refresh_from_db()
-    assert probe.RUNS == [(job.pk, 1)]
+    assert [(job.pk, 1)] == probe.RUNS
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 1
     assert job.attempt_records.count() == 1
 
