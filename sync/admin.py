@@ -33,8 +33,8 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from core.exceptions import ApplicationError
 from sync.kinds import CatalogImportParams
@@ -271,11 +271,11 @@ class SyncJobAdmin(admin.ModelAdmin):
         return _pretty_json(job.params)
 
     @admin.display(description="result")
-    def result_pretty(self, job: SyncJob) -> SafeString:
-        return _pretty_json(job.result) if job.result else format_html("—")
+    def result_pretty(self, job: SyncJob) -> SafeString | str:
+        return _pretty_json(job.result) if job.result else "—"
 
     @admin.display(description="linked jobs")
-    def links(self, job: SyncJob) -> SafeString:
+    def links(self, job: SyncJob) -> SafeString | str:
         parts: list[SafeString] = []
         if job.retry_of_id:
             parts.append(
@@ -294,7 +294,7 @@ class SyncJobAdmin(admin.ModelAdmin):
                     retry.get_status_display(),
                 )
             )
-        return format_html("<br>".join(["{}"] * len(parts)), *parts) if parts else format_html("—")
+        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts)) or "—"
 
     # --- Bulk actions --------------------------------------------------------------------------
     @admin.action(description="Cancel selected jobs", permissions=["change"])
