@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from core.exceptions import ApplicationError
+from sync import conf
 from sync.models import JobStatus, JobTrigger, SyncJob
 from sync.params import ImportFileField, import_file_path
 from sync.registry import JobKind, all_kinds, get_kind
@@ -132,7 +133,9 @@ def _stage_files(kind: JobKind, params: dict[str, str]) -> dict[str, str]:
         value = params.get(name)
         if not value or not isinstance(field, ImportFileField):
             continue
-        if import_file_path(value).is_file():
+        root = conf.import_dir().resolve()
+        inside = import_file_path(value).resolve()
+        if inside.is_relative_to(root) and inside.is_file():
             continue
         local = Path(value).expanduser()
         if local.is_file():
