@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from sync.models import JobStatus, JobTrigger, SyncJob
 
@@ -127,7 +127,9 @@ def test_sync_status_lists_and_shows(probe_kind):
 
 
 def test_setup_periodic_tasks_writes_the_reaper_and_is_repeatable():
-    PeriodicTask.objects.create(name="encore: retired task", task="x.y", interval=None)
+    every_hour, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
+    PeriodicTask.objects.create(name="encore: retired task", task="x.y", interval=every_hour)
+    PeriodicTask.objects.create(name="made by hand", task="x.z", interval=every_hour)
     out, _ = run("setup_periodic_tasks")
     assert "created: encore: reap stale sync jobs (every 60 s)" in out
     assert "removed: encore: retired task" in out
@@ -138,3 +140,4 @@ def test_setup_periodic_tasks_writes_the_reaper_and_is_repeatable():
     assert "updated: encore: reap stale sync jobs" in out
     assert PeriodicTask.objects.filter(task="sync.reap_stale_jobs").count() == 1
     assert not PeriodicTask.objects.filter(name="encore: retired task").exists()
+    assert PeriodicTask.objects.filter(name="made by hand").exists()  # not ours to remove
