@@ -340,20 +340,35 @@ class RunOutcome:
     result: dict[str, Any] = field(default_factory=dict)
 
 
-def job_claim(*, job_id: int, task_id: str = "", worker: str = "") -> SyncJob | None:
-    """Move a pending job to running; ``None`` if someone else has it or it is not pending."""
+def job_claim(
+    *, job_id: int, task_id: str = "", worker: str = ""
+) -> tuple[SyncJob, SyncJobAttempt] | None:
+    """Move a pending job to running and open its attempt record, in one transaction.
+
+    ``None`` if the job is not pending (another worker has it, or it was cancelled): the
+    conditional UPDATE lets exactly one caller win.
+    """
     now = timezone.now()
-    claimed = SyncJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING,
-        started_at=Coalesce(F("started_at"), Value(now)),
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
-        celery_task_id=task_id[:255],
-        next_attempt_at=None,
-    )
-    if not claimed:
-        return None
-    return SyncJob.objects.get(pk=job_id)
+    with transaction.atomic():
+        claimed = SyncJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+            status=JobStatus.RUNNING,
+            started_at=Coalesce(F("started_at"), Value(now)),
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            celery_task_id=task_id[:255],
+            next_attempt_at=None,
+        )
+        if not claimed:
+            return None
+        job = SyncJob.objects.get(pk=job_id)
+        attempt = SyncJobAttempt.objects.create(
+            job=job,
+            number=job.attempts,
+            started_at=now,
+            celery_task_id=task_id[:255],
+            worker=worker[:255],
+        )
+    return job, attempt
 
 
 def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
@@ -384,13 +399,11 @@ def job_run(
     Exceptions that are not ``Exception`` (a worker shutting down) propagate and leave the
     job running: the reaper deals with it.
     """
-    job = job_claim(job_id=job_id, task_id=task_id, worker=worker)
-    if job is None:
+    claim = job_claim(job_id=job_id, task_id=task_id, worker=worker)
+    if claim is None:
         logger.info("sync job %s: not pending, message ignored", job_id)
         return RunOutcome(job_id=job_id, claimed=False)
-    attempt = SyncJobAttempt.objects.create(
-        job=job, number=job.attempts, celery_task_id=task_id[:255], worker=worker[:255]
-    )
+    job, attempt = claim
     ctx = JobContext(job=job, attempt=attempt, listener=listener)
     try:
         kind = get_kind(job.kind)
@@ -400,25 +413,51 @@ def job_run(
     except KeyboardInterrupt:
         # Ctrl-C on ``sync_run``: end the job now rather than leave it to the reaper, which
         # would keep the kind blocked until the heartbeat times out.
-        message = "Interrupted while running in the foreground; finished batches are kept."
-        ctx.finish(status=JobStatus.CANCELLED, error_code="interrupted", error_message=message)
-        _attempt_end(
-            attempt, AttemptOutcome.CANCELLED, error_code="interrupted", error_message=message
+        _end(
+            ctx,
+            attempt,
+            status=JobStatus.CANCELLED,
+            outcome=AttemptOutcome.CANCELLED,
+            code="interrupted",
+            message="Interrupted while running in the foreground; finished batches are kept.",
         )
         raise
 
     if ctx.stop_reason == "lost":
         _attempt_end(attempt, AttemptOutcome.LOST)
         return RunOutcome(job_id=job_id, claimed=True, status=None)
-    status = JobStatus.CANCELLED if ctx.stop_reason == "cancelled" else JobStatus.SUCCEEDED
-    if not ctx.finish(status=status, result=result):
-        _attempt_end(attempt, AttemptOutcome.LOST)
+    if ctx.stop_reason == "cancelled":
+        status, outcome = JobStatus.CANCELLED, AttemptOutcome.CANCELLED
+    else:
+        status, outcome = JobStatus.SUCCEEDED, AttemptOutcome.SUCCEEDED
+    if not _end(ctx, attempt, status=status, outcome=outcome, result=result):
         return RunOutcome(job_id=job_id, claimed=True, status=None)
-    outcome = (
-        AttemptOutcome.CANCELLED if status == JobStatus.CANCELLED else AttemptOutcome.SUCCEEDED
-    )
-    _attempt_end(attempt, outcome)
     return RunOutcome(job_id=job_id, claimed=True, status=status, result=result)
+
+
+def _end(
+    ctx: JobContext,
+    attempt: SyncJobAttempt,
+    *,
+    status: str,
+    outcome: str,
+    result: dict[str, Any] | None = None,
+    code: str = "",
+    message: str = "",
+) -> bool:
+    """Write the job's final state and close its attempt in one transaction.
+
+    ``False`` (and the attempt marked lost) if the job was no longer this attempt's to finish.
+    """
+    with transaction.atomic():
+        finished = ctx.finish(status=status, result=result, error_code=code, error_message=message)
+        _attempt_end(
+            attempt,
+            outcome if finished else AttemptOutcome.LOST,
+            error_code=code,
+            error_message=message,
+        )
+    return finished
 
 
 def _attempt_end(
@@ -459,12 +498,17 @@ def _attempt_failed(
             error_code=code,
             error_message=message[:_MESSAGE_MAX],
         )
-        if not ctx._ours().update(**fields):
-            _attempt_end(attempt, AttemptOutcome.LOST, error_code=code, error_message=message)
+        with transaction.atomic():
+            ours = bool(ctx._ours().update(**fields))
+            _attempt_end(
+                attempt,
+                AttemptOutcome.RETRYING if ours else AttemptOutcome.LOST,
+                error_code=code,
+                error_message=message,
+                retry_in=delay if ours else None,
+            )
+        if not ours:
             return RunOutcome(job_id=job.pk, claimed=True, status=None)
-        _attempt_end(
-            attempt, AttemptOutcome.RETRYING, error_code=code, error_message=message, retry_in=delay
-        )
         logger.warning("sync job %s: %s (%s); retry in %.1f s", job.pk, code, message, delay)
         if schedule:
             transaction.on_commit(lambda: job_enqueue(job_id=job.pk, countdown=delay))
@@ -478,14 +522,18 @@ def _attempt_failed(
         )
     if code == "internal_error":
         logger.exception("sync job %s crashed", job.pk, exc_info=exc)
-    if not ctx.finish(status=JobStatus.FAILED, error_code=code, error_message=message):
-        _attempt_end(attempt, AttemptOutcome.LOST, error_code=code, error_message=message)
-        return RunOutcome(job_id=job.pk, claimed=True, status=None)
-    _attempt_end(attempt, AttemptOutcome.FAILED, error_code=code, error_message=message)
+    failed = _end(
+        ctx,
+        attempt,
+        status=JobStatus.FAILED,
+        outcome=AttemptOutcome.FAILED,
+        code=code,
+        message=message,
+    )
     return RunOutcome(
         job_id=job.pk,
         claimed=True,
-        status=JobStatus.FAILED,
+        status=JobStatus.FAILED if failed else None,
         error_code=code,
         error_message=message,
     )

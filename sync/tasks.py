@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
+from django.db import close_old_connections
 
 from sync.services import job_run, jobs_reap_stale
 
@@ -24,6 +25,11 @@ logger = logging.getLogger(__name__)
 )
 def sync_job_run_task(self: Task, job_id: int) -> None:
     """Run one attempt of ``SyncJob`` ``job_id`` (no-op unless it is pending)."""
+    if not self.request.is_eager:
+        # What Django does at the start of every request: drop a connection that is broken or
+        # older than CONN_MAX_AGE, and health-check the kept one (CONN_HEALTH_CHECKS). Workers
+        # keep their connection between tasks (CELERY_DB_REUSE_MAX), so this runs here.
+        close_old_connections()
     job_run(
         job_id=int(job_id),
         task_id=self.request.id or "",

@@ -164,6 +164,8 @@ def test_claim_is_won_once(probe_kind):
     assert job_claim(job_id=job.pk, task_id="t2") is None
     job.refresh_from_db()
     assert (job.status, job.attempts, job.celery_task_id) == (JobStatus.RUNNING, 1, "t1")
+    [attempt] = job.attempt_records.all()  # opened in the claim's transaction
+    assert (attempt.number, attempt.outcome, attempt.celery_task_id) == (1, "running", "t1")
 
 
 def test_the_same_message_twice_runs_the_job_once(probe_kind):
@@ -302,9 +304,9 @@ def test_only_failed_or_cancelled_jobs_can_be_retried(probe_kind):
 # --- The reaper -----------------------------------------------------------------------------
 def _left_running(job: SyncJob, *, beat_ago: timedelta) -> SyncJob:
     """What a killed worker leaves behind: running, attempt open, heartbeat getting old."""
-    claimed = job_claim(job_id=job.pk, task_id="dead-task")
-    assert claimed is not None
-    claimed.attempt_records.create(number=1, celery_task_id="dead-task")
+    claim = job_claim(job_id=job.pk, task_id="dead-task")
+    assert claim is not None
+    claimed, _ = claim
     SyncJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - beat_ago)
     return claimed
 
@@ -370,10 +372,9 @@ def test_reaper_stops_requeueing_a_job_that_keeps_losing_its_worker(probe_kind, 
 def test_a_lost_worker_that_comes_back_cannot_overwrite_the_verdict(probe_kind, settings):
     settings.SYNC_HEARTBEAT_TIMEOUT = 60
     job = create(params={"batches": 3})
-    claimed = job_claim(job_id=job.pk)
     from sync.services import JobContext
 
-    attempt = claimed.attempt_records.create(number=1)
+    claimed, attempt = job_claim(job_id=job.pk)
     ctx = JobContext(job=claimed, attempt=attempt)
     assert ctx.checkpoint(done=10, total=30) is True
     SyncJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
@@ -403,8 +404,7 @@ def test_reaper_resends_pending_jobs_whose_message_was_lost(
 def test_checkpoint_writes_one_query_per_batch(probe_kind, django_assert_num_queries):
     from sync.services import JobContext
 
-    job = job_claim(job_id=create().pk)
-    attempt = job.attempt_records.create(number=1)
+    job, attempt = job_claim(job_id=create().pk)
     ctx = JobContext(job=job, attempt=attempt)
     with django_assert_num_queries(1):
         ctx.count_spotify_calls(3)
