@@ -27,6 +27,25 @@ class JobNotRetryable(Conflict):
     default_message = "Only a failed or cancelled job can be retried."
 
 
+class JobFailed(ApplicationError):
+    """Raised by a job kind to fail its job permanently while still recording a ``result``.
+
+    For outcomes that are failures but have a summary worth keeping (a strict import refused
+    because of bad rows: the result lists them).
+    """
+
+    code = "job_failed"
+    default_message = "The job failed."
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, result: dict | None = None
+    ) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+        self.result = result
+
+
 class TransientJobError(ApplicationError):
     """Raised by a job kind for a failure that may go away by itself (timeout, 5xx, 429).
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 
+from sync.exceptions import JobFailed
 from sync.params import ImportFileField, import_file_path
 from sync.registry import JobKind
 
@@ -66,7 +67,7 @@ def catalog_import_run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any
         failed=report.skipped,
     )
     errors = [{"line": e.line, "reason": e.reason} for e in report.errors[:RESULT_ERRORS_CAP]]
-    return {
+    result = {
         "file": params["path"],
         "rows_read": report.rows_read,
         "created": report.created,
@@ -78,6 +79,14 @@ def catalog_import_run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any
         "errors": errors,
         "errors_truncated": bool(report.errors_truncated or len(report.errors) > len(errors)),
     }
+    if getattr(report, "strict_refused", False):
+        # Strict mode checks the whole file first and writes nothing if any row is bad.
+        raise JobFailed(
+            f"{report.skipped} bad rows; nothing was imported (strict mode).",
+            code="import_refused",
+            result=result,
+        )
+    return result
 
 
 # --- worker_check -----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from sync import conf
 from sync.exceptions import (
     InvalidJobParams,
+    JobFailed,
     JobNotCancellable,
     JobNotRetryable,
     UnknownJobKind,
@@ -527,6 +528,7 @@ def _attempt_failed(
         attempt,
         status=JobStatus.FAILED,
         outcome=AttemptOutcome.FAILED,
+        result=getattr(exc, "result", None) if isinstance(exc, JobFailed) else None,
         code=code,
         message=message,
     )
