@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 
-from sync.exceptions import TransientJobError
+from sync.exceptions import JobFailed, TransientJobError
 from sync.models import SyncJob
 from sync.registry import JobKind, TargetPolicy
 
@@ -23,7 +23,12 @@ class ProbeParams(forms.Form):
     batches = forms.IntegerField(min_value=0, max_value=1000, initial=3)
     batch_size = forms.IntegerField(min_value=1, max_value=1000, initial=10)
     fail = forms.ChoiceField(
-        choices=[("", "no"), ("transient", "transient"), ("permanent", "permanent")],
+        choices=[
+            ("", "no"),
+            ("transient", "transient"),
+            ("permanent", "permanent"),
+            ("refused", "refused"),
+        ],
         required=False,
         initial="",
     )
@@ -42,6 +47,8 @@ def probe_run(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         raise TransientJobError("upstream answered 503")
     if params["fail"] == "permanent":
         raise ProbeFailure("the probe was told to break")
+    if params["fail"] == "refused":
+        raise JobFailed("3 things were wrong", code="probe_refused", result={"wrong": [1, 2, 3]})
     total = params["batches"] * params["batch_size"]
     done = 0
     for batch in range(1, params["batches"] + 1):

@@ -191,6 +191,15 @@ def test_permanent_error_fails_the_job_with_code_and_message(probe_kind):
     assert (attempt.outcome, attempt.error_code) == (AttemptOutcome.FAILED, "probe_broke")
 
 
+def test_a_kind_can_fail_with_a_result_summary(probe_kind):
+    job = create(params={"fail": "refused"})
+    job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "probe_refused")
+    assert job.error_message == "3 things were wrong"
+    assert job.result == {"wrong": [1, 2, 3]}
+
+
 def test_transient_error_retries_with_backoff_and_records_each_attempt(
     probe_kind, fast_retries, django_capture_on_commit_callbacks
 ):
