@@ -77,8 +77,10 @@ class Song(models.Model):
     release_date_precision = models.CharField(
         max_length=5, choices=DatePrecision.choices, null=True, blank=True
     )
-    release_year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
-    explicit = models.BooleanField(default=False)
+    # Filters on year apply to search candidates and id-ordered listings: no index needed,
+    # and every index slows bulk imports.
+    release_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    explicit = models.BooleanField(null=True, blank=True)  # NULL: the source did not say
 
     # Spotify fields: each may be missing, Spotify withholds several from new apps.
     spotify_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -88,7 +90,7 @@ class Song(models.Model):
     preview_url = models.URLField(max_length=1000, null=True, blank=True)
     audio_features = models.JSONField(null=True, blank=True)
     match_status = models.CharField(
-        max_length=10, choices=MatchStatus.choices, default=MatchStatus.UNMATCHED, db_index=True
+        max_length=10, choices=MatchStatus.choices, default=MatchStatus.UNMATCHED
     )
     match_confidence = models.FloatField(null=True, blank=True)
     spotify_synced_at = models.DateTimeField(null=True, blank=True)
@@ -143,7 +145,10 @@ def identity_key_for(
 class SongArtist(models.Model):
     """A song's artist at a position: 0 is the main artist, then featured ones in order."""
 
-    song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="song_artists")
+    # (song, position) is unique, and that index serves look-ups by song as well.
+    song = models.ForeignKey(
+        Song, on_delete=models.CASCADE, related_name="song_artists", db_index=False
+    )
     artist = models.ForeignKey(Artist, on_delete=models.CASCADE, related_name="song_artists")
     position = models.PositiveSmallIntegerField(default=0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Letters NFKD does not decompose but that people type without their marks.
 _TRANSLIT = str.maketrans(
@@ -24,8 +25,16 @@ _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 def normalize(text: str | None) -> str:
     if not text:
         return ""
-    text = unicodedata.normalize("NFKD", text.translate(_TRANSLIT))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _normalize(text)
+
+
+# Artist and album names repeat across a catalog: a bounded cache saves most of the work.
+@lru_cache(maxsize=65536)
+def _normalize(text: str) -> str:
+    text = text.translate(_TRANSLIT)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 

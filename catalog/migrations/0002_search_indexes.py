@@ -25,6 +25,21 @@ PG_FORWARD = [
     """,
     "CREATE INDEX catalog_song_title_norm_prefix ON catalog_song (title_norm varchar_pattern_ops)",
     "CREATE INDEX catalog_searchword_trgm ON catalog_searchword USING gin (word gin_trgm_ops)",
+    # Django adds a varchar_pattern_ops twin ("..._like") to every indexed CharField. Nothing
+    # here runs LIKE on these keys, and each index slows every import write: drop them.
+    """
+    DO $$
+    DECLARE name text;
+    BEGIN
+        FOR name IN SELECT indexname FROM pg_indexes
+            WHERE tablename IN ('catalog_song', 'catalog_artist', 'catalog_album',
+                                'catalog_searchword')
+              AND right(indexname, 5) = '_like'
+        LOOP
+            EXECUTE 'DROP INDEX ' || quote_ident(name);
+        END LOOP;
+    END $$
+    """,
 ]
 PG_BACKWARD = [
     "DROP INDEX IF EXISTS catalog_searchword_trgm",

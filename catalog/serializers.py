@@ -1,0 +1,144 @@
+"""Input validation and output shapes of the catalog API."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from catalog.models import Song
+
+MAX_QUERY = 200
+
+
+class SongArtistSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="artist.id")
+    name = serializers.CharField(source="artist.name")
+    spotify_id = serializers.CharField(source="artist.spotify_id", allow_null=True)
+
+
+class AlbumBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    spotify_id = serializers.CharField(allow_null=True)
+
+
+class SpotifyFieldsSerializer(serializers.Serializer):
+    id = serializers.CharField(source="spotify_id", allow_null=True)
+    uri = serializers.CharField(source="spotify_uri", allow_null=True)
+    album_image_url = serializers.URLField(allow_null=True)
+    popularity = serializers.IntegerField(allow_null=True)
+    preview_url = serializers.URLField(allow_null=True)
+    audio_features = serializers.JSONField(allow_null=True)
+    synced_at = serializers.DateTimeField(source="spotify_synced_at", allow_null=True)
+
+
+class SongSerializer(serializers.ModelSerializer):
+    artists = SongArtistSerializer(source="song_artists", many=True)
+    album = AlbumBriefSerializer(allow_null=True)
+    release_date = serializers.SerializerMethodField()
+    spotify = SpotifyFieldsSerializer(source="*")
+
+    class Meta:
+        model = Song
+        fields = [
+            "id",
+            "title",
+            "artists",
+            "artist_names",
+            "album",
+            "duration_ms",
+            "isrc",
+            "release_date",
+            "release_year",
+            "explicit",
+            "spotify",
+            "match_status",
+            "match_confidence",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_release_date(self, song: Song) -> str | None:
+        """As precise as the source said: "1975", "1975-10" or "1975-10-31"."""
+        if song.release_date is None:
+            return None
+        if song.release_date_precision == "year":
+            return f"{song.release_date.year:04d}"
+        if song.release_date_precision == "month":
+            return song.release_date.strftime("%Y-%m")
+        return song.release_date.isoformat()
+
+
+class SearchHitSerializer(serializers.Serializer):
+    score = serializers.FloatField()
+    song = SongSerializer()
+
+
+class SongFilterSerializer(serializers.Serializer):
+    """Filters shared by the list and the search endpoints."""
+
+    artist = serializers.CharField(required=False, max_length=MAX_QUERY, trim_whitespace=True)
+    album = serializers.CharField(required=False, max_length=MAX_QUERY, trim_whitespace=True)
+    year_min = serializers.IntegerField(required=False, min_value=1000, max_value=2100)
+    year_max = serializers.IntegerField(required=False, min_value=1000, max_value=2100)
+    explicit = serializers.BooleanField(required=False, allow_null=True, default=None)
+    has_spotify_id = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        low, high = attrs.get("year_min"), attrs.get("year_max")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"year_min": "must not be greater than year_max"})
+        return attrs
+
+
+class SongSearchInputSerializer(SongFilterSerializer):
+    q = serializers.CharField(max_length=MAX_QUERY, trim_whitespace=True)
+    limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=100)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+
+    def validate_offset(self, value: int) -> int:
+        cap = settings.SEARCH_CANDIDATE_CAP
+        if value > cap:
+            raise serializers.ValidationError(
+                f"search results go {cap} deep at most; refine the query instead"
+            )
+        return value
+
+
+class SongListInputSerializer(SongFilterSerializer):
+    match_status = serializers.ChoiceField(
+        required=False, choices=[c for c, _ in Song._meta.get_field("match_status").choices]
+    )
+
+
+class TermSerializer(serializers.Serializer):
+    term = serializers.CharField(source="text")
+    corrections = serializers.ListField(child=serializers.CharField())
+
+
+class QueryUnderstoodSerializer(serializers.Serializer):
+    q = serializers.CharField()
+    normalized = serializers.CharField()
+    terms = TermSerializer(many=True)
+    filters = serializers.DictField()
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    query = QueryUnderstoodSerializer()
+    total = serializers.IntegerField(help_text="Matches found (at least this many if not exact)")
+    total_is_exact = serializers.BooleanField()
+    has_more = serializers.BooleanField()
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    took_ms = serializers.FloatField()
+    results = SearchHitSerializer(many=True)
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    detail = serializers.JSONField(allow_null=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
