@@ -108,7 +108,8 @@ else:
 
 # --- Celery (see config/celery.py) ----------------------------------------------------------
 # No broker configured means the embedded default: tasks run eagerly in the calling process.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# (Celery acquires a producer even when eager; "localhost" stops kombu warning about no host.)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None  # outcomes live on SyncJob rows, not in a result backend

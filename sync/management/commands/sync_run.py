@@ -24,6 +24,7 @@ from sync.models import JobStatus, JobTrigger, SyncJob
 from sync.params import ImportFileField, import_file_path
 from sync.registry import JobKind, all_kinds, get_kind
 from sync.services import ProgressSnapshot, import_file_stage, job_create, job_run
+from sync.tasks import sync_job_run_task
 
 
 class Command(BaseCommand):
@@ -69,7 +70,10 @@ class Command(BaseCommand):
             self.stdout.write(str(job.pk))
             return
         if options["enqueue"]:
-            self.stderr.write(f"Enqueued {job.kind} job; follow it with: manage.py sync_status ID")
+            if sync_job_run_task.app.conf.task_always_eager:
+                self.stderr.write("No broker configured (embedded default): it ran in-process.")
+            else:
+                self.stderr.write(f"Enqueued {job.kind}; follow it with: manage.py sync_status ID")
             self.stdout.write(str(job.pk))
             return
         self._run_here(job, show_progress=not options["no_progress"])
