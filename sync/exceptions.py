@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from core.exceptions import ApplicationError, Conflict, ValidationFailed
@@ -74,6 +75,8 @@ def error_code_for(exc: BaseException) -> str:
     """The stable code recorded on the job for an exception."""
     if isinstance(exc, ApplicationError):
         return exc.code
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "time_limit"
     code = getattr(exc, "code", None)
     if isinstance(code, str) and code:
         return code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from sync.exceptions import InvalidJobParams, JobNotCancellable, JobNotRetryable, UnknownJobKind
 from sync.models import AttemptOutcome, JobStatus, JobTrigger, SyncJob
+from sync.registry import registered
 from sync.services import (
     job_cancel,
     job_claim,
@@ -421,3 +423,26 @@ def test_checkpoint_writes_one_query_per_batch(probe_kind, django_assert_num_que
     job.refresh_from_db()
     assert (job.progress_done, job.progress_total, job.progress_failed) == (5, 10, 1)
     assert job.spotify_calls == 3
+
+
+def test_soft_time_limit_fails_the_job_as_time_limit(probe_kind):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def too_slow(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        raise SoftTimeLimitExceeded
+
+    slow = dataclasses.replace(probe.PROBE, name="too_slow", run=too_slow)
+    with registered(slow):
+        job = create(kind="too_slow")
+        job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "time_limit")
+
+
+def test_system_check_refuses_timings_above_the_visibility_timeout(settings):
+    from sync.checks import check_visibility_timeout
+
+    assert check_visibility_timeout() == []
+    settings.SYNC_RETRY_MAX_DELAY = 5 * 60 * 60
+    [error] = check_visibility_timeout()
+    assert error.id == "sync.E001" and "SYNC_RETRY_MAX_DELAY" in error.msg
