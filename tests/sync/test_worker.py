@@ -138,3 +138,32 @@ def test_the_loser_of_an_insert_race_gets_the_winners_job(probe_kind):
     assert outcome["a"].created and not outcome["b"].created
     assert outcome["b"].job.pk == outcome["a"].job.pk
     assert SyncJob.objects.count() == 1
+
+
+def test_uploaded_import_runs_in_the_background_on_the_worker(
+    celery_worker, client, staff_user, songs_csv, import_dir
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from catalog.models import Song
+
+    # Given an operator uploading a file on the Import songs page
+    name = songs_csv(rows=30, bad=2)
+    client.force_login(staff_user)
+    upload = SimpleUploadedFile("upload.csv", (import_dir / name).read_bytes())
+    response = client.post(
+        reverse("admin:sync_syncjob_import"), {"file": upload, "batch_size": "10"}
+    )
+    job = SyncJob.objects.get(kind="catalog_import")
+    assert response.status_code == 302
+
+    # When the worker has run it
+    wait_for(lambda: _status(job.pk) in (JobStatus.SUCCEEDED, JobStatus.FAILED))
+
+    # Then the songs are in the catalog and the job's result lists the bad rows
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.attempt_records.get().worker
+    assert Song.objects.count() == 30
+    assert job.result["created"] == 30 and len(job.result["errors"]) == 2
+    assert (job.progress_done, job.progress_total, job.progress_failed) == (32, 32, 2)
