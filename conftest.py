@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +35,27 @@ def staff_user(db, django_user_model):
     return django_user_model.objects.create_user(
         username="operator", password="pw-operator-1", is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture
+def write_file(tmp_path: Path):
+    """Write text (or bytes) to a file in tmp_path and return its path."""
+
+    def write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def demo_catalog(db):
+    """The real songs and a few hundred synthetic ones: a small catalog to search."""
+    from catalog.demo import demo_records
+    from catalog.services import song_records_upsert
+
+    return song_records_upsert(records=demo_records(1200))

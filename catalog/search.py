@@ -107,13 +107,21 @@ def _corrections(terms: list[str]) -> dict[str, list[str]]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Trigram similarity narrows the vocabulary through its GIN index; the edit
-            # distance check below decides.
-            cursor.execute(
-                f"SELECT t.term, w.word FROM unnest(%s::text[]) AS t(term) "
-                f"CROSS JOIN LATERAL (SELECT word FROM {table} WHERE word %% t.term "
-                f"ORDER BY word <-> t.term LIMIT 30) AS w",
-                [wanted],
-            )
+            # distance check below decides. Short words share few trigrams with their typos
+            # ("qeuen"/"queen": 0.2), so words of about the same length and first letter are
+            # candidates too, through the btree on `word`.
+            parts, params = [], []
+            for term in wanted:
+                parts.append(
+                    f"(SELECT %s, word FROM {table} WHERE word %% %s "
+                    f"ORDER BY word <-> %s LIMIT 30) UNION "
+                    f"(SELECT %s, word FROM {table} WHERE word >= %s AND word < %s "
+                    f"AND length(word) BETWEEN %s AND %s LIMIT 2000)"
+                )
+                first = term[0]
+                params += [term, term, term, term, first, chr(ord(first) + 1),
+                           len(term) - 1, len(term) + 1]  # fmt: skip
+            cursor.execute(" UNION ALL ".join(parts), params)
             for term, word in cursor.fetchall():
                 candidates[term].append(word)
         else:

@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("catalog.urls")),
+    path("", include("spotify_integration.urls")),
     path("api/", include("sync.urls")),
 ]

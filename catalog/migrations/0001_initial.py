@@ -5,103 +5,174 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Album',
+            name="Album",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=500)),
-                ('album_key', models.CharField(max_length=1000, unique=True)),
-                ('main_artist_name', models.CharField(blank=True, default='', max_length=500)),
-                ('spotify_id', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('image_url', models.URLField(blank=True, max_length=1000, null=True)),
-                ('release_year', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=500)),
+                ("album_key", models.CharField(max_length=1000, unique=True)),
+                ("main_artist_name", models.CharField(blank=True, default="", max_length=500)),
+                ("spotify_id", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("image_url", models.URLField(blank=True, max_length=1000, null=True)),
+                ("release_year", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['title'],
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='Artist',
+            name="Artist",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=500)),
-                ('name_key', models.CharField(max_length=500, unique=True)),
-                ('spotify_id', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=500)),
+                ("name_key", models.CharField(max_length=500, unique=True)),
+                ("spotify_id", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SearchWord',
+            name="SearchWord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('word', models.CharField(max_length=100, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("word", models.CharField(max_length=100, unique=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Song',
+            name="Song",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=500)),
-                ('artist_names', models.CharField(blank=True, default='', max_length=2000)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('isrc', models.CharField(blank=True, db_index=True, max_length=12, null=True)),
-                ('release_date', models.DateField(blank=True, null=True)),
-                ('release_date_precision', models.CharField(blank=True, choices=[('year', 'Year'), ('month', 'Month'), ('day', 'Day')], max_length=5, null=True)),
-                ('release_year', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('explicit', models.BooleanField(blank=True, null=True)),
-                ('spotify_id', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('spotify_uri', models.CharField(blank=True, max_length=100, null=True)),
-                ('album_image_url', models.URLField(blank=True, max_length=1000, null=True)),
-                ('popularity', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('preview_url', models.URLField(blank=True, max_length=1000, null=True)),
-                ('audio_features', models.JSONField(blank=True, null=True)),
-                ('match_status', models.CharField(choices=[('unmatched', 'Not yet matched'), ('matched', 'Matched'), ('ambiguous', 'Ambiguous'), ('not_found', 'Not found on Spotify')], default='unmatched', max_length=10)),
-                ('match_confidence', models.FloatField(blank=True, null=True)),
-                ('spotify_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('title_norm', models.CharField(default='', editable=False, max_length=500)),
-                ('artists_norm', models.CharField(default='', editable=False, max_length=2000)),
-                ('album_norm', models.CharField(default='', editable=False, max_length=500)),
-                ('identity_key', models.CharField(editable=False, max_length=1200, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('album', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='songs', to='catalog.album')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=500)),
+                ("artist_names", models.CharField(blank=True, default="", max_length=2000)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("isrc", models.CharField(blank=True, db_index=True, max_length=12, null=True)),
+                ("release_date", models.DateField(blank=True, null=True)),
+                (
+                    "release_date_precision",
+                    models.CharField(
+                        blank=True,
+                        choices=[("year", "Year"), ("month", "Month"), ("day", "Day")],
+                        max_length=5,
+                        null=True,
+                    ),
+                ),
+                ("release_year", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("explicit", models.BooleanField(blank=True, null=True)),
+                ("spotify_id", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("spotify_uri", models.CharField(blank=True, max_length=100, null=True)),
+                ("album_image_url", models.URLField(blank=True, max_length=1000, null=True)),
+                ("popularity", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("preview_url", models.URLField(blank=True, max_length=1000, null=True)),
+                ("audio_features", models.JSONField(blank=True, null=True)),
+                (
+                    "match_status",
+                    models.CharField(
+                        choices=[
+                            ("unmatched", "Not yet matched"),
+                            ("matched", "Matched"),
+                            ("ambiguous", "Ambiguous"),
+                            ("not_found", "Not found on Spotify"),
+                        ],
+                        default="unmatched",
+                        max_length=10,
+                    ),
+                ),
+                ("match_confidence", models.FloatField(blank=True, null=True)),
+                ("spotify_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("title_norm", models.CharField(default="", editable=False, max_length=500)),
+                ("artists_norm", models.CharField(default="", editable=False, max_length=2000)),
+                ("album_norm", models.CharField(default="", editable=False, max_length=500)),
+                ("identity_key", models.CharField(editable=False, max_length=1200, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "album",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="songs",
+                        to="catalog.album",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='SongArtist',
+            name="SongArtist",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('artist', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='song_artists', to='catalog.artist')),
-                ('song', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='song_artists', to='catalog.song')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "artist",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="song_artists",
+                        to="catalog.artist",
+                    ),
+                ),
+                (
+                    "song",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="song_artists",
+                        to="catalog.song",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['song', 'position'],
+                "ordering": ["song", "position"],
             },
         ),
         migrations.AddField(
-            model_name='song',
-            name='artists',
-            field=models.ManyToManyField(related_name='songs', through='catalog.SongArtist', to='catalog.artist'),
+            model_name="song",
+            name="artists",
+            field=models.ManyToManyField(
+                related_name="songs", through="catalog.SongArtist", to="catalog.artist"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='songartist',
-            constraint=models.UniqueConstraint(fields=('song', 'position'), name='songartist_position_uniq'),
+            model_name="songartist",
+            constraint=models.UniqueConstraint(
+                fields=("song", "position"), name="songartist_position_uniq"
+            ),
         ),
     ]

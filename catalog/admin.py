@@ -1,0 +1,123 @@
+from django.contrib import admin
+from django.db.models import Count
+
+from catalog.models import Album, Artist, Song, SongArtist
+
+
+class SongArtistInline(admin.TabularInline):
+    model = SongArtist
+    extra = 0
+    autocomplete_fields = ["artist"]
+    ordering = ["position"]
+
+
+class HasSpotifyIdFilter(admin.SimpleListFilter):
+    title = "Spotify id"
+    parameter_name = "has_spotify_id"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has a Spotify id"), ("no", "No Spotify id")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(spotify_id__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(spotify_id__isnull=True)
+        return queryset
+
+
+@admin.register(Song)
+class SongAdmin(admin.ModelAdmin):
+    list_display = [
+        "title", "artist_names", "album", "release_year", "duration", "explicit",
+        "spotify_id", "match_status", "updated_at",
+    ]  # fmt: skip
+    list_select_related = ["album"]
+    list_filter = ["match_status", HasSpotifyIdFilter, "explicit", "release_year"]
+    search_fields = ["title", "artist_names", "album__title", "=isrc", "=spotify_id"]
+    search_help_text = "Title, artists, album; exact ISRC or Spotify id"
+    readonly_fields = ["artist_names", "created_at", "updated_at", "spotify_synced_at"]
+    raw_id_fields = ["album"]
+    inlines = [SongArtistInline]
+    show_full_result_count = False  # COUNT(*) over a million rows on every page is slow
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "title",
+                    "artist_names",
+                    "album",
+                    "duration_ms",
+                    "isrc",
+                    "release_date",
+                    "release_date_precision",
+                    "release_year",
+                    "explicit",
+                ]
+            },
+        ),
+        (
+            "Spotify",
+            {
+                "fields": [
+                    "spotify_id",
+                    "spotify_uri",
+                    "album_image_url",
+                    "popularity",
+                    "preview_url",
+                    "audio_features",
+                    "match_status",
+                    "match_confidence",
+                    "spotify_synced_at",
+                ]
+            },
+        ),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="Duration", ordering="duration_ms")
+    def duration(self, song: Song) -> str:
+        if not song.duration_ms:
+            return "—"
+        seconds = song.duration_ms // 1000
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        song = form.instance
+        # The denormalised names and search columns follow the edited artist list.
+        names = [sa.artist.name for sa in song.song_artists.select_related("artist")]
+        song.artist_names = ", ".join(names)
+        song.save()
+
+
+@admin.register(Artist)
+class ArtistAdmin(admin.ModelAdmin):
+    list_display = ["name", "spotify_id", "song_count", "updated_at"]
+    search_fields = ["name", "name_key", "=spotify_id"]
+    readonly_fields = ["name_key", "created_at", "updated_at"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(song_count=Count("song_artists"))
+
+    @admin.display(description="Songs", ordering="song_count")
+    def song_count(self, artist: Artist) -> int:
+        return artist.song_count
+
+
+@admin.register(Album)
+class AlbumAdmin(admin.ModelAdmin):
+    list_display = ["title", "main_artist_name", "release_year", "spotify_id", "song_count"]
+    search_fields = ["title", "main_artist_name", "=spotify_id"]
+    list_filter = ["release_year"]
+    readonly_fields = ["album_key", "created_at", "updated_at"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(song_count=Count("songs"))
+
+    @admin.display(description="Songs", ordering="song_count")
+    def song_count(self, album: Album) -> int:
+        return album.song_count

@@ -1,0 +1,67 @@
+"""Admin for Spotify connections: shows that tokens are stored and when they expire, never them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from spotify_integration import services
+from spotify_integration.models import SpotifyConnection
+
+
+@admin.register(SpotifyConnection)
+class SpotifyConnectionAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "display_name",
+        "account_id",
+        "status",
+        "token_stored",
+        "access_token_expires_at",
+        "refresh_token_expires_at",
+        "last_refreshed_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("user__username", "account_id", "display_name", "spotify_user_id")
+    list_select_related = ("user",)
+    # The encrypted columns are not editable and never listed: not even ciphertext is shown.
+    fields = (
+        "user",
+        "account_id",
+        "spotify_user_id",
+        "display_name",
+        "status",
+        "granted_scopes",
+        "token_stored",
+        "access_token_expires_at",
+        "authorized_at",
+        "refresh_token_expires_at",
+        "last_refreshed_at",
+        "last_error",
+        "last_error_at",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    actions = ("disconnect",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # connections come from the user's OAuth consent only
+
+    @admin.display(boolean=True, description="Token stored")
+    def token_stored(self, obj: SpotifyConnection) -> bool:
+        return obj.has_access_token or obj.has_refresh_token
+
+    @admin.display(description="Refresh token expires")
+    def refresh_token_expires_at(self, obj: SpotifyConnection) -> datetime:
+        return obj.refresh_token_expires_at
+
+    @admin.action(description="Disconnect (erase tokens, remove connection)")
+    def disconnect(self, request: HttpRequest, queryset: QuerySet[SpotifyConnection]) -> None:
+        count = 0
+        for connection in queryset.select_related("user"):
+            count += services.connection_delete(user=connection.user)["connections"]
+        self.message_user(request, f"Disconnected {count} Spotify connection(s).", messages.SUCCESS)

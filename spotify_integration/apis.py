@@ -1,0 +1,136 @@
+"""The Spotify API endpoints: thin views over services and selectors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from core.exceptions import ApplicationError
+from spotify_integration import selectors, services
+from spotify_integration.serializers import (
+    AuthorizeUrlOutputSerializer,
+    CallbackInputSerializer,
+    ConnectionStatusOutputSerializer,
+    DisconnectInputSerializer,
+    DisconnectOutputSerializer,
+)
+
+
+def _session_key(request: Request) -> str:
+    """The session key the OAuth state is bound to, creating the session if needed.
+
+    API clients authenticating with a DRF token get a session cookie from this response; the
+    browser that completes the authorization must present it at the callback.
+    """
+    session = request.session
+    if not session.session_key:
+        session.cycle_key()  # creates and saves a session, marks it modified (cookie is set)
+    return session.session_key
+
+
+class SpotifyConnectApi(APIView):
+    """Start connecting (or reconnecting) the user's Spotify account.
+
+    POST returns the authorize URL; GET redirects a browser to it.
+    """
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "spotify_connect"
+
+    @extend_schema(responses={200: AuthorizeUrlOutputSerializer})
+    def post(self, request: Request) -> Response:
+        url = services.oauth_start(user=request.user, session_key=_session_key(request))
+        return Response(AuthorizeUrlOutputSerializer({"authorize_url": url}).data)
+
+    @extend_schema(responses={302: OpenApiResponse(description="Redirect to Spotify")})
+    def get(self, request: Request) -> HttpResponse:
+        url = services.oauth_start(user=request.user, session_key=_session_key(request))
+        return HttpResponseRedirect(url)
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+class SpotifyCallbackApi(APIView):
+    """Spotify redirects the browser here after the user's decision.
+
+    Success stores the connection and redirects to the /spotify/ page, which shows the
+    result. Any refusal answers 400 (409 when the Spotify account belongs to another user)
+    and stores nothing: an HTML page for browsers, the JSON error body for API clients.
+    """
+
+    permission_classes = [AllowAny]  # the state, bound to the session, identifies the user
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "spotify_callback"
+
+    @extend_schema(
+        parameters=[CallbackInputSerializer],
+        responses={302: OpenApiResponse(description="Redirect to the /spotify/ page")},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        try:
+            params = CallbackInputSerializer(data=request.query_params)
+            params.is_valid(raise_exception=True)
+            connection = services.oauth_complete(
+                user=request.user,
+                session_key=request.session.session_key,
+                state=params.validated_data.get("state"),
+                code=params.validated_data.get("code"),
+                error=params.validated_data.get("error"),
+            )
+        except ApplicationError as exc:
+            if not _wants_html(request):
+                raise
+            return render(
+                request._request,
+                "spotify_integration/callback_error.html",
+                {"error": exc},
+                status=exc.http_status,
+            )
+        messages.success(
+            request._request,
+            f"Spotify account {connection.display_name or connection.account_id} is connected.",
+        )
+        return HttpResponseRedirect(reverse("spotify:page"))
+
+
+class SpotifyStatusApi(APIView):
+    """Connected or not, ids, scopes granted and missing, status, token expiries, last error."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: ConnectionStatusOutputSerializer})
+    def get(self, request: Request) -> Response:
+        data = selectors.connection_status(user=request.user)
+        return Response(ConnectionStatusOutputSerializer(data).data)
+
+
+class SpotifyConnectionApi(APIView):
+    """DELETE disconnects (idempotent); ``?purge=true`` also deletes stored Spotify data."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[DisconnectInputSerializer], responses={200: DisconnectOutputSerializer}
+    )
+    def delete(self, request: Request) -> Response:
+        params = DisconnectInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        deleted = services.connection_delete(
+            user=request.user, purge=params.validated_data["purge"]
+        )
+        return Response(
+            DisconnectOutputSerializer({"deleted": deleted}).data, status=status.HTTP_200_OK
+        )

@@ -1,0 +1,50 @@
+"""DRF permission for endpoints that need the user's Spotify connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from spotify_integration.exceptions import (
+    SpotifyMissingScopes,
+    SpotifyNotConnected,
+    SpotifyReauthRequired,
+)
+from spotify_integration.models import ConnectionStatus
+from spotify_integration.selectors import (
+    connection_get_for_user,
+    connection_missing_scopes,
+    reconnect_url,
+)
+
+
+class HasSpotifyConnection(BasePermission):
+    """Requires a signed-in user with a usable Spotify connection holding the needed scopes.
+
+    The view may set ``required_spotify_scopes`` (default: SPOTIFY_SCOPES). Each failure is a
+    403 with its own code (``spotify_not_connected``, ``spotify_reconnect_required``,
+    ``spotify_missing_scopes``) whose detail carries ``reconnect_url`` and, for scopes,
+    ``missing_scopes``. The connection is left on ``request.spotify_connection``.
+    Unauthenticated requests get DRF's usual not-authenticated answer.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        connection = connection_get_for_user(user=request.user)
+        if connection is None:
+            raise SpotifyNotConnected(reconnect_url=reconnect_url())
+        if connection.status != ConnectionStatus.ACTIVE or not connection.has_refresh_token:
+            raise SpotifyReauthRequired(
+                reconnect_url=reconnect_url(), detail={"reason": connection.last_error or None}
+            )
+        required: Iterable[str] = getattr(view, "required_spotify_scopes", settings.SPOTIFY_SCOPES)
+        missing = connection_missing_scopes(connection=connection, required=required)
+        if missing:
+            raise SpotifyMissingScopes(reconnect_url=reconnect_url(), missing_scopes=missing)
+        request.spotify_connection = connection
+        return True

@@ -1,0 +1,288 @@
+import gzip
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+
+from catalog.models import Album, Artist, SearchWord, Song
+from catalog.services import ImportFileError, song_export, song_import
+from tests.catalog.conftest import HEADER
+
+GOOD = (
+    HEADER + "Bohemian Rhapsody,Queen,A Night at the Opera,354000,GBUM71029604,1975-10-31,false,"
+    "4u7EnebtmKWzUH433cf5Qv\n"
+    + "Crazy in Love,Beyoncé; JAY-Z,Dangerously in Love,236000,USSM10300080,2003,true,\n"
+    + "Hoppípolla,Sigur Rós,Takk...,268000,,2005-09,,\n"
+)
+
+
+@pytest.mark.django_db
+def test_csv_import_creates_songs_with_ordered_artists_and_albums(write_file):
+    report = song_import(path=write_file("songs.csv", GOOD))
+
+    assert (report.created, report.updated, report.skipped) == (3, 0, 0)
+    crazy = Song.objects.get(title="Crazy in Love")
+    assert [sa.artist.name for sa in crazy.song_artists.order_by("position")] == [
+        "Beyoncé",
+        "JAY-Z",
+    ]
+    assert crazy.artist_names == "Beyoncé, JAY-Z"
+    assert crazy.album.title == "Dangerously in Love"
+    assert crazy.explicit is True
+    assert crazy.release_year == 2003 and crazy.release_date_precision == "year"
+    queen = Song.objects.get(spotify_id="4u7EnebtmKWzUH433cf5Qv")
+    assert queen.identity_key == "sp:4u7EnebtmKWzUH433cf5Qv"
+    assert queen.duration_ms == 354000
+    hopp = Song.objects.get(title="Hoppípolla")
+    assert hopp.title_norm == "hoppipolla" and hopp.artists_norm == "sigur ros"
+    assert hopp.release_date_precision == "month"
+    assert SearchWord.objects.filter(word="hoppipolla").exists()
+
+
+@pytest.mark.django_db
+def test_importing_the_same_file_twice_leaves_the_same_rows(write_file):
+    path = write_file("songs.csv", GOOD)
+    song_import(path=path)
+    before = list(Song.objects.order_by("id").values())
+    artists = list(Artist.objects.order_by("id").values_list("id", "name"))
+
+    again = song_import(path=path)
+
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert list(Song.objects.order_by("id").values()) == before
+    assert list(Artist.objects.order_by("id").values_list("id", "name")) == artists
+    assert Album.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_jsonl_import_reads_lists_and_reports_bad_lines(write_file):
+    lines = [
+        {"title": "Halo", "artists": ["Beyoncé"], "album": "I Am... Sasha Fierce",
+         "release_date": "2008", "duration_ms": 261000},
+        "not json",
+        {"title": "X", "artists": ["Y"], "colour": "red"},
+        {"title": "Halo", "artists": ["Depeche Mode"], "album": "Violator", "duration": "4:30"},
+    ]  # fmt: skip
+    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines)
+    report = song_import(path=write_file("songs.jsonl", text + "\n"))
+
+    assert report.created == 2
+    assert [(e.line, e.reason.split(" ")[0]) for e in report.errors] == [
+        (2, "invalid"),
+        (3, "unknown"),
+    ]
+    assert Song.objects.get(album__title="Violator").duration_ms == 270000
+
+
+@pytest.mark.django_db
+def test_bad_rows_are_reported_with_line_numbers_and_skipped(write_file):
+    text = (
+        HEADER
+        + "Fine,A,B,1000,,,,\n"
+        + ",Nobody,Nothing,1000,,,,\n"  # line 3: no title
+        + "Bad Duration,X,Y,three minutes,,,,\n"  # line 4
+        + "Bad Isrc,X,Y,1000,NOT-AN-ISRC,,,\n"  # line 5
+        + "Nul Row,A\x00B,Alb,1000,,,,\n"  # line 6
+        + "Bad Date,X,Y,1000,,31/12/1999,,\n"  # line 7
+        + "Bad Id,X,Y,1000,,,,not-a-spotify-id\n"  # line 8
+        + '"Multi\nline title",Z,Q,1000,,,,\n'  # lines 9-10: fine
+        + "Too,Many,Columns,1,,,,,extra\n"  # line 11
+    )
+    report = song_import(path=write_file("bad.csv", text))
+
+    reasons = {e.line: e.reason for e in report.errors}
+    assert reasons[3] == "title: missing"
+    assert reasons[4].startswith("duration_ms: cannot read")
+    assert reasons[5].startswith("isrc:")
+    assert reasons[6] == "artists: contains a NUL byte"
+    assert reasons[7].startswith("release_date:")
+    assert reasons[8].startswith("spotify_id:")
+    assert reasons[11].startswith("expected 8 columns")
+    assert report.skipped == 7 and report.created == 2
+    assert set(Song.objects.values_list("title", flat=True)) == {"Fine", "Multi\nline title"}
+
+
+@pytest.mark.django_db
+def test_invalid_utf8_is_a_bad_row_not_a_failed_import(write_file):
+    content = (HEADER + "Good,A,B,1000,,,,\n").encode() + b"Bad \xff\xfe,A,B,1000,,,,\n"
+    report = song_import(path=write_file("latin1.csv", content))
+    assert report.created == 1
+    assert report.errors[0].line == 3 and "UTF-8" in report.errors[0].reason
+
+
+@pytest.mark.django_db
+def test_strict_writes_nothing_when_a_row_is_bad(write_file):
+    path = write_file("strict.csv", GOOD + ",No title,X,1,,,,\n")
+    report = song_import(path=path, strict=True)
+    assert report.strict_refused and report.skipped == 1 and report.created == 0
+    assert not Song.objects.exists()
+
+    good = song_import(path=write_file("ok.csv", GOOD), strict=True)
+    assert good.created == 3 and not good.strict_refused
+
+
+@pytest.mark.django_db
+def test_identity_spotify_id_then_isrc_then_metadata(write_file):
+    song_import(path=write_file("a.csv", HEADER + "Song,Artist,Album,1000,,,,\n"))
+    # Same title/artist/album, now with an ISRC: the same song, enriched.
+    song_import(path=write_file("b.csv", HEADER + "Song,Artist,Album,1000,USABC2400001,,,\n"))
+    # The same ISRC under a new title: still that song (ISRC beats metadata).
+    song_import(
+        path=write_file("c.csv", HEADER + "Song (2024 Mix),Artist,Album,1000,USABC2400001,,,\n")
+    )
+    assert Song.objects.count() == 1
+    assert Song.objects.get().title == "Song (2024 Mix)"
+    # A Spotify id joins the ISRC's song; a different Spotify id with that ISRC is another
+    # release of the recording, so another song.
+    song_import(
+        path=write_file(
+            "d.csv", HEADER + "Song,Artist,Album,1000,USABC2400001,,,0000000000000000000001\n"
+        )
+    )
+    song_import(
+        path=write_file(
+            "e.csv", HEADER + "Song,Artist,Best Of,1000,USABC2400001,,,0000000000000000000002\n"
+        )
+    )
+    assert Song.objects.count() == 2
+    assert set(Song.objects.values_list("spotify_id", flat=True)) == {
+        "0000000000000000000001",
+        "0000000000000000000002",
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_import_never_erases_values_it_does_not_give(write_file):
+    song_import(path=write_file("a.csv", GOOD))
+    Song.objects.filter(isrc="GBUM71029604").update(popularity=88)
+    sparse = HEADER + "Bohemian Rhapsody,Queen,,,,,,4u7EnebtmKWzUH433cf5Qv\n"
+    song_import(path=write_file("b.csv", sparse))
+    song = Song.objects.get(spotify_id="4u7EnebtmKWzUH433cf5Qv")
+    assert song.popularity == 88 and song.isrc == "GBUM71029604"
+    assert song.album.title == "A Night at the Opera" and song.duration_ms == 354000
+
+
+@pytest.mark.django_db
+def test_repeated_song_in_one_batch_is_written_once(write_file):
+    text = HEADER + "Same,Artist,Album,1000,,,,\n" + "Same,Artist,Album,2000,,,,\n"
+    report = song_import(path=write_file("dup.csv", text))
+    assert Song.objects.count() == 1
+    assert Song.objects.get().duration_ms == 2000
+    assert report.created == 1 and report.updated == 1
+
+
+@pytest.mark.django_db
+def test_on_batch_reports_progress_and_can_stop_between_batches(write_file):
+    rows = "".join(f"Song {i},Artist {i % 7},Album {i % 5},1000,,,,\n" for i in range(25))
+    seen = []
+
+    def on_batch(progress):
+        seen.append((progress.rows_done, progress.rows_total))
+        return len(seen) < 2  # stop after the second batch
+
+    report = song_import(path=write_file("p.csv", HEADER + rows), batch_size=10, on_batch=on_batch)
+
+    assert report.cancelled
+    assert seen == [(10, 25), (20, 25)]
+    assert Song.objects.count() == 20  # finished batches are kept
+
+
+@pytest.mark.django_db
+def test_gzip_files_are_read(write_file):
+    report = song_import(path=write_file("songs.csv.gz", gzip.compress(GOOD.encode())))
+    assert report.created == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("songs.txt", "x", "cannot tell the format"),
+        ("songs.csv", "name,artists\nx,y\n", "no 'title' column"),
+        ("songs.csv", "title,colour\nx,y\n", "unknown CSV columns: colour"),
+    ],
+)
+def test_unreadable_files_are_refused(write_file, name, content, message):
+    with pytest.raises(ImportFileError, match=message):
+        song_import(path=write_file(name, content))
+
+
+@pytest.mark.django_db
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(ImportFileError, match="does not exist"):
+        song_import(path=tmp_path / "nope.csv")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_export_then_import_is_a_round_trip(demo_catalog, tmp_path, fmt):
+    first = io.StringIO()
+    count = song_export(out=first, fmt=fmt)
+    assert count == Song.objects.count()
+    path = tmp_path / f"export.{fmt}"
+    path.write_text(first.getvalue(), encoding="utf-8")
+    rows_before = list(Song.objects.order_by("id").values())
+
+    Song.objects.all().delete()
+    report = song_import(path=path)
+    assert report.created == count and report.skipped == 0
+
+    second = io.StringIO()
+    song_export(out=second, fmt=fmt)
+    assert second.getvalue() == first.getvalue()
+    # Re-importing onto the surviving rows changes nothing.
+    Song.objects.all().delete()
+    song_import(path=path)
+    assert song_import(path=path).unchanged == count
+    assert len(rows_before) == Song.objects.count()
+
+
+@pytest.mark.django_db
+def test_import_command_prints_a_summary_and_errors(write_file, capsys):
+    path = write_file("cmd.csv", GOOD + ",x,y,1,,,,\n")
+    call_command("import_songs", str(path))
+    out, err = capsys.readouterr()
+    assert "created 3, updated 0, unchanged 0, skipped 1" in out
+    assert "line 5: title: missing" in err
+
+
+@pytest.mark.django_db
+def test_import_command_strict_fails_and_names_the_count(write_file):
+    path = write_file("cmd.csv", GOOD + ",x,y,1,,,,\n")
+    with pytest.raises(CommandError, match="1 bad rows, nothing was written"):
+        call_command("import_songs", str(path), "--strict")
+    assert not Song.objects.exists()
+
+
+@pytest.mark.django_db
+def test_export_command_writes_a_file_import_reads(tmp_path, write_file, capsys):
+    song_import(path=write_file("in.csv", GOOD))
+    out_path = tmp_path / "out.jsonl"
+    call_command("export_songs", str(out_path))
+    assert "exported 3 songs" in capsys.readouterr().out
+    first = json.loads(out_path.read_text().splitlines()[0])
+    assert first["artists"] == ["Queen"] and first["release_date"] == "1975-10-31"
+
+
+@pytest.mark.django_db
+def test_load_demo_catalog_is_deterministic(capsys):
+    call_command("load_demo_catalog", "--size", "600")
+    assert "created 600" in capsys.readouterr().out
+    titles = list(Song.objects.order_by("id").values_list("title", "artist_names"))
+    call_command("load_demo_catalog", "--size", "600")
+    assert "unchanged 600" in capsys.readouterr().out
+    assert list(Song.objects.order_by("id").values_list("title", "artist_names")) == titles
+    assert Song.objects.filter(title="Bohemian Rhapsody", artist_names="Queen").exists()
+    # Realistic text: accents, featured artists, remasters and live versions.
+    assert Song.objects.filter(title__contains="(feat. ").exists()
+    assert Song.objects.filter(title__contains="Remastered").exists()
+    assert Song.objects.filter(title__contains="- Live at").exists()
+    assert Song.objects.filter(artist_names__regex=r"[À-ž]").exists()
+    shared = (
+        Song.objects.values("title_norm")
+        .annotate(artists=Count("artist_names", distinct=True))
+        .filter(artists__gt=1)
+    )
+    assert shared.exists()

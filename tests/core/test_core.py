@@ -1,0 +1,140 @@
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_healthz_is_200_when_database_and_cache_answer(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["ok"] and body["checks"]["cache"]["ok"]
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_the_cache_is_down(client):
+    # A real Redis client pointed at a port where nothing listens.
+    dead = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    with override_settings(CACHES=dead):
+        from django.core.cache import caches
+
+        caches._settings = caches.settings = dead
+        caches._connections.__dict__.pop("default", None)
+        try:
+            response = client.get("/healthz")
+        finally:
+            del caches._settings
+            caches._connections.__dict__.pop("default", None)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["cache"]["ok"] is False and body["checks"]["database"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_each_request_is_logged_with_its_timing(client, caplog):
+    with caplog.at_level(logging.INFO, logger="encore.request"):
+        response = client.get("/healthz?secret=abc")
+    record = next(r for r in caplog.records if r.name == "encore.request")
+    assert record.path == "/healthz" and record.status == 200 and record.method == "GET"
+    assert record.duration_ms >= 0 and record.request_id == response["X-Request-ID"]
+    assert "secret" not in record.getMessage()
+
+
+def test_json_formatter_emits_one_object_with_extras():
+    from core.logging import JsonFormatter
+
+    record = logging.makeLogRecord({"msg": "hello %s", "args": ("x",), "name": "t",
+                                    "levelname": "INFO", "duration_ms": 1.5})  # fmt: skip
+    import json
+
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "hello x" and line["duration_ms"] == 1.5
+
+
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "TOKEN_ENCRYPTION_KEYS"]
+)
+def test_production_settings_refuse_to_start_without_a_secret(missing):
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "x" * 50,
+        "ALLOWED_HOSTS": "encore.example",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/encore",
+        "TOKEN_ENCRYPTION_KEYS": "p4eb6r7pEQWm0nIXnCxtrJ6S0CMbQ6jpJHlDOjKNk0Y=",
+    }
+    del env[missing]
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_production_settings_start_with_everything_set():
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "x" * 50,
+        "ALLOWED_HOSTS": "encore.example",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/encore",
+        "TOKEN_ENCRYPTION_KEYS": "p4eb6r7pEQWm0nIXnCxtrJ6S0CMbQ6jpJHlDOjKNk0Y=",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('ok')"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.django_db
+def test_ensure_admin_creates_one_superuser_once(capsys, django_user_model):
+    call_command("ensure_admin")
+    out = capsys.readouterr().out
+    assert "Created superuser 'admin' with password: " in out
+    password = out.split("password: ")[1].split()[0]
+    assert django_user_model.objects.get(username="admin").check_password(password)
+    call_command("ensure_admin")
+    assert "exists already" in capsys.readouterr().out
+    assert django_user_model.objects.filter(is_superuser=True).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ["song", "artist", "album"])
+def test_catalog_admin_pages_render_for_staff(client, staff_user, demo_catalog, model):
+    from catalog.models import Song
+
+    client.force_login(staff_user)
+    listing = client.get(f"/admin/catalog/{model}/", {"q": "queen"})
+    assert listing.status_code == 200
+    if model == "song":
+        assert "Bohemian Rhapsody" in listing.content.decode()
+        song = Song.objects.get(title="Bohemian Rhapsody")
+        assert client.get(f"/admin/catalog/song/{song.id}/change/").status_code == 200
+        filtered = client.get("/admin/catalog/song/", {"has_spotify_id": "no"})
+        assert filtered.status_code == 200
+
+
+@pytest.mark.django_db
+def test_catalog_admin_is_refused_to_non_staff(client, user):
+    client.force_login(user)
+    response = client.get("/admin/catalog/song/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
