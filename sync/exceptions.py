@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
-from core.exceptions import ApplicationError, Conflict, ValidationFailed
+from core.exceptions import ApplicationError, Conflict, RateLimited, ValidationFailed
 
 
 class UnknownJobKind(ValidationFailed):
@@ -65,10 +65,11 @@ class TransientJobError(ApplicationError):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures worth retrying: flagged ``transient``, or a lost database connection."""
+    """True for failures worth retrying: flagged ``transient``, a rate limit (429, which
+    carries ``retry_after``), or a lost database connection."""
     if getattr(exc, "transient", False):
         return True
-    return isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, RateLimited | OperationalError | InterfaceError)
 
 
 def error_code_for(exc: BaseException) -> str:

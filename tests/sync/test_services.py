@@ -242,6 +242,23 @@ def test_waiting_retry_is_pending_until_its_time(probe_kind, settings):
     assert job.next_attempt_at > timezone.now() + timedelta(seconds=20)
 
 
+def test_what_counts_as_transient():
+    from django.db import OperationalError
+
+    from core.exceptions import RateLimited, ValidationFailed
+    from sync.exceptions import TransientJobError, is_transient
+
+    class FlaggedUpstreamError(Exception):
+        transient = True
+
+    assert is_transient(TransientJobError())
+    assert is_transient(FlaggedUpstreamError())
+    assert is_transient(RateLimited(retry_after=30))
+    assert is_transient(OperationalError("server closed the connection unexpectedly"))
+    assert not is_transient(ValidationFailed())
+    assert not is_transient(ValueError())
+
+
 def test_backoff_grows_exponentially_and_is_capped(settings):
     settings.SYNC_RETRY_BASE_DELAY = 10
     settings.SYNC_RETRY_MAX_DELAY = 100
