@@ -34,7 +34,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, close_old_connections, connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -266,7 +266,8 @@ class JobContext:
             fields["spotify_calls"] = F("spotify_calls") + self._unsaved_spotify_calls
         return fields
 
-    def _ours(self) -> Any:
+    def _ours(self) -> QuerySet[SyncJob]:
+        """The job's row, only while it is running under this attempt."""
         return SyncJob.objects.filter(
             pk=self.job_id, status=JobStatus.RUNNING, attempts=self.attempt_number
         )
