@@ -108,7 +108,8 @@ else:
 
 # --- Celery (see config/celery.py) ----------------------------------------------------------
 # No broker configured means the embedded default: tasks run eagerly in the calling process.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# (Celery acquires a producer even when eager; "localhost" stops kombu warning about no host.)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None  # outcomes live on SyncJob rows, not in a result backend
@@ -123,6 +124,12 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60 + 300
 # while it is still waiting (https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 60 * 60}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Celery's Django fixup closes the database connection after every task unless this is set
+# (~10 ms to reconnect per job); sync.tasks runs Django's own per-request connection check
+# (CONN_MAX_AGE, CONN_HEALTH_CHECKS) before each job instead.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
+# Retry the broker connection at worker start-up (silences Celery 5's deprecation warning).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth, i18n, static ---------------------------------------------------------------------

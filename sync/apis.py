@@ -1,0 +1,99 @@
+"""Staff-only REST endpoints for sync jobs: list, start, show, cancel, retry."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.decorators import action
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from sync.models import JobTrigger
+from sync.selectors import job_detail_queryset, job_list
+from sync.serializers import (
+    SyncJobCreateInputSerializer,
+    SyncJobDetailSerializer,
+    SyncJobFilterSerializer,
+    SyncJobRequestSerializer,
+    SyncJobSerializer,
+)
+from sync.services import JobRequest, job_cancel, job_create, job_retry
+
+
+class SyncJobPagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+
+def _request_response(request: JobRequest) -> Response:
+    data = SyncJobRequestSerializer(
+        request.job, context={"already_active": request.already_active}
+    ).data
+    return Response(data, status=status.HTTP_201_CREATED if request.created else status.HTTP_200_OK)
+
+
+@extend_schema(tags=["sync jobs"])
+class SyncJobViewSet(viewsets.ViewSet):
+    """Background jobs, for staff. A second start of an active kind+target returns that job."""
+
+    # Token first: an anonymous caller gets 401 with a WWW-Authenticate challenge, not 403.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAdminUser]
+    lookup_value_regex = r"\d+"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, description="Only jobs of this kind."),
+            OpenApiParameter("status", str, description="Only jobs in this status."),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        responses=SyncJobSerializer(many=True),
+    )
+    def list(self, request: Request) -> Response:
+        filters = SyncJobFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = SyncJobPagination()
+        page = paginator.paginate_queryset(job_list(**filters.validated_data), request, view=self)
+        return paginator.get_paginated_response(SyncJobSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=SyncJobCreateInputSerializer,
+        responses={201: SyncJobRequestSerializer, 200: SyncJobRequestSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = SyncJobCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = job_create(
+            kind=data.validated_data["kind"],
+            params=data.validated_data["params"],
+            trigger=JobTrigger.API,
+            triggered_by=request.user,
+            target_user=data.validated_data["target_user"],
+        )
+        return _request_response(result)
+
+    @extend_schema(responses=SyncJobDetailSerializer)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        job = get_object_or_404(job_detail_queryset(), pk=pk)
+        return Response(SyncJobDetailSerializer(job).data)
+
+    @extend_schema(request=None, responses=SyncJobDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        job = job_cancel(job=get_object_or_404(job_list(), pk=pk))
+        return Response(SyncJobDetailSerializer(job).data)
+
+    @extend_schema(
+        request=None, responses={201: SyncJobRequestSerializer, 200: SyncJobRequestSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        job = get_object_or_404(job_list(), pk=pk)
+        return _request_response(
+            job_retry(job=job, trigger=JobTrigger.API, triggered_by=request.user)
+        )

@@ -1,0 +1,158 @@
+"""``manage.py sync_run KIND [--param key=value ...] [--enqueue]``: start a job from the shell.
+
+In the foreground (default) the job runs in this process with a progress bar, retrying
+transient errors after their backoff; the exit status is non-zero if the job fails.
+``--enqueue`` hands it to the Celery workers instead and prints its id.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from core.exceptions import ApplicationError
+from sync import conf
+from sync.models import JobStatus, JobTrigger, SyncJob
+from sync.params import ImportFileField, import_file_path
+from sync.registry import JobKind, all_kinds, get_kind
+from sync.services import ProgressSnapshot, import_file_stage, job_create, job_run
+from sync.tasks import sync_job_run_task
+
+
+class Command(BaseCommand):
+    help = "Start a sync job: run it here with a progress bar, or --enqueue it for the workers."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        kinds = ", ".join(kind.name for kind in all_kinds())
+        parser.add_argument("kind", help=f"The job kind ({kinds}).")
+        parser.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="A job parameter; repeat for several. A file parameter may name a local file, "
+            "which is copied into the import folder first.",
+        )
+        parser.add_argument("--target-user", help="Username or id of the user the job is for.")
+        parser.add_argument(
+            "--enqueue", action="store_true", help="Hand the job to the workers; print its id."
+        )
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            kind = get_kind(options["kind"])
+            params = _stage_files(kind, _parse_params(options["param"]))
+            target = _find_user(options["target_user"])
+            request = job_create(
+                kind=kind.name,
+                params=params,
+                trigger=JobTrigger.COMMAND,
+                target_user=target,
+                enqueue=options["enqueue"],
+            )
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        job = request.job
+        if not request.created:
+            self.stderr.write(
+                f"A {job.kind} job is already active: #{job.pk} ({job.status}); "
+                "not starting another."
+            )
+            self.stdout.write(str(job.pk))
+            return
+        if options["enqueue"]:
+            if sync_job_run_task.app.conf.task_always_eager:
+                self.stderr.write("No broker configured (embedded default): it ran in-process.")
+            else:
+                self.stderr.write(f"Enqueued {job.kind}; follow it with: manage.py sync_status ID")
+            self.stdout.write(str(job.pk))
+            return
+        self._run_here(job, show_progress=not options["no_progress"])
+
+    def _run_here(self, job: SyncJob, *, show_progress: bool) -> None:
+        bar = tqdm(
+            desc=f"job #{job.pk} {job.kind}",
+            unit="item",
+            disable=not show_progress,
+            file=sys.stderr,
+        )
+
+        def on_progress(snapshot: ProgressSnapshot) -> None:
+            if snapshot.total is not None and bar.total != snapshot.total:
+                bar.total = snapshot.total
+            bar.n = snapshot.done
+            if snapshot.failed:
+                bar.set_postfix(failed=snapshot.failed, refresh=False)
+            bar.refresh()
+
+        worker = f"sync_run@{socket.gethostname()}"
+        try:
+            while True:
+                outcome = job_run(
+                    job_id=job.pk, worker=worker, listener=on_progress, schedule_retry=False
+                )
+                if outcome.retry_in is None:
+                    break
+                bar.write(
+                    f"{outcome.error_code}: {outcome.error_message}; "
+                    f"retrying in {outcome.retry_in:.1f} s"
+                )
+                time.sleep(outcome.retry_in)
+        finally:
+            bar.close()
+        job.refresh_from_db()
+        self.stdout.write(f"Job #{job.pk} {job.kind}: {job.status}")
+        if job.result:
+            self.stdout.write(json.dumps(job.result, indent=2, sort_keys=True))
+        if job.status == JobStatus.FAILED:
+            raise CommandError(f"{job.error_code}: {job.error_message}")
+
+
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CommandError(f"--param {pair!r}: expected KEY=VALUE.")
+        if key in params:
+            raise CommandError(f"--param {key}: given twice.")
+        params[key] = value
+    return params
+
+
+def _stage_files(kind: JobKind, params: dict[str, str]) -> dict[str, str]:
+    """Copy local files named by file parameters into the import folder (the only place jobs
+    read from); a name that is already in the import folder is used as it is."""
+    for name, field in kind.param_fields().items():
+        value = params.get(name)
+        if not value or not isinstance(field, ImportFileField):
+            continue
+        root = conf.import_dir().resolve()
+        inside = import_file_path(value).resolve()
+        if inside.is_relative_to(root) and inside.is_file():
+            continue
+        local = Path(value).expanduser()
+        if local.is_file():
+            params[name] = import_file_stage(source=local)
+    return params
+
+
+def _find_user(value: str | None) -> Any:
+    if not value:
+        return None
+    users = get_user_model().objects
+    user = users.filter(pk=int(value)).first() if value.isdigit() else None
+    user = user or users.filter(**{get_user_model().USERNAME_FIELD: value}).first()
+    if user is None:
+        raise CommandError(f"--target-user: no user {value!r}.")
+    return user

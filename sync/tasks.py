@@ -1,0 +1,51 @@
+"""Celery tasks: thin wrappers that take ids and call ``sync.services``."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from django.db import close_old_connections
+
+from sync.services import job_run, jobs_reap_stale
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    name="sync.run_job",
+    # The job is claimed atomically, so running this task twice is harmless: acknowledge
+    # after the run, and have the message redelivered when the worker process dies, instead
+    # of losing it. (A redelivered message finds the job running and does nothing; the
+    # reaper ends the job when its heartbeat stops.)
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def sync_job_run_task(self: Task, job_id: int) -> None:
+    """Run one attempt of ``SyncJob`` ``job_id`` (no-op unless it is pending)."""
+    if not self.request.is_eager:
+        # What Django does at the start of every request: drop a connection that is broken or
+        # older than CONN_MAX_AGE, and health-check the kept one (CONN_HEALTH_CHECKS). Workers
+        # keep their connection between tasks (CELERY_DB_REUSE_MAX), so this runs here.
+        close_old_connections()
+    job_run(
+        job_id=int(job_id),
+        task_id=self.request.id or "",
+        worker=self.request.hostname or "",
+    )
+
+
+@shared_task(name="sync.reap_stale_jobs", ignore_result=True)
+def sync_jobs_reap_task() -> dict[str, list[int]]:
+    """Periodic (``setup_periodic_tasks``): end jobs whose worker was lost, resend stuck ones."""
+    report = jobs_reap_stale()
+    if report.lost or report.resent:
+        logger.warning(
+            "sync reaper: lost %s, re-queued %s, resent %s",
+            report.lost,
+            report.requeued,
+            report.resent,
+        )
+    return {"lost": report.lost, "requeued": report.requeued, "resent": report.resent}
