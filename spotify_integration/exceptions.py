@@ -42,6 +42,7 @@ class SpotifyUnavailable(SpotifyError):
     code = "spotify_unavailable"
     http_status = status.HTTP_503_SERVICE_UNAVAILABLE
     default_message = "Spotify is unavailable right now; try again later."
+    transient = True  # sync jobs retry it with backoff (sync.services)
 
 
 class SpotifyNotFound(SpotifyError):
