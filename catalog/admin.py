@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count
 
 from catalog.models import Album, Artist, Song, SongArtist
@@ -26,8 +27,13 @@ class HasSpotifyIdFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Image and preview URLs are https; say so rather than rely on the changing default.
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
 @admin.register(Song)
 class SongAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = [
         "title", "artist_names", "album", "release_year", "duration", "explicit",
         "spotify_id", "match_status", "updated_at",
@@ -109,6 +115,7 @@ class ArtistAdmin(admin.ModelAdmin):
 
 @admin.register(Album)
 class AlbumAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ["title", "main_artist_name", "release_year", "spotify_id", "song_count"]
     search_fields = ["title", "main_artist_name", "=spotify_id"]
     list_filter = ["release_year"]

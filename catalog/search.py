@@ -209,9 +209,17 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
+def _is_broad(term: Term) -> bool:
+    """A one- or two-letter prefix that starts more words than we expand: scanning the index
+    for it would touch most of the catalog, so it filters candidates instead of finding them."""
+    return term.prefix and term.completions is None and len(term.text) <= 2
+
+
 def _tsquery(terms: list[Term], filters: SearchFilters) -> str:
     groups = []
     for term in terms:
+        if _is_broad(term):
+            continue
         if not term.prefix:
             options = [f"'{term.text}'"]
         elif term.completions:
@@ -227,17 +235,28 @@ def _tsquery(terms: list[Term], filters: SearchFilters) -> str:
 
 
 def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, cap: int):
-    """Candidate ids from the indexes: exact/prefix titles, and full-text matches."""
+    """Candidate ids from the indexes: exact/prefix titles, and full-text matches.
+
+    A broad term (see _is_broad) is checked on the rows the other terms found; a query of
+    only broad terms ("l", "lo") looks at titles that start with it, the one index that can
+    answer it cheaply.
+    """
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
     titles = list(dict.fromkeys([normalized, corrected(terms)]))
-    sql = " UNION ".join(
-        [f"(SELECT id FROM {table} WHERE title_norm LIKE %s{where} LIMIT %s)"] * len(titles)
-        + [f"(SELECT id FROM {table} WHERE {PG_DOCUMENT} @@ to_tsquery('simple', %s){where} "
-           f"LIMIT %s)"]
-    )  # fmt: skip
-    args = [a for title in titles for a in (f"{title}%", *params, cap)]
-    return sql, [*args, _tsquery(terms, filters), *params, cap]
+    branches = [f"(SELECT id FROM {table} WHERE title_norm LIKE %s{where} LIMIT %s)"] * len(titles)
+    args: list[Any] = [a for title in titles for a in (f"{title}%", *params, cap)]
+    tsquery = _tsquery(terms, filters)
+    if tsquery:
+        broad = [t for t in terms if _is_broad(t)]
+        document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm)"
+        broad_sql = "".join(f" AND {document} LIKE %s" for _ in broad)
+        branches.append(
+            f"(SELECT id FROM {table} WHERE {PG_DOCUMENT} @@ to_tsquery('simple', %s)"
+            f"{broad_sql}{where} LIMIT %s)"
+        )
+        args += [tsquery, *(f"% {t.text}%" for t in broad), *params, cap]
+    return " UNION ".join(branches), args
 
 
 def _candidates_sqlite(normalized: str, terms: list[Term], filters: SearchFilters, cap: int):
@@ -274,7 +293,8 @@ def _score_sql(normalized: str, terms: list[Term]) -> tuple[str, list[Any]]:
         "(CASE WHEN t = %s THEN 100 WHEN t = %s THEN 90 WHEN t LIKE %s THEN 40 "
         "WHEN t LIKE %s THEN 35 ELSE 0 END)"
     ]
-    title_hits = []
+    title_hits: list[str] = []
+    hit_params: list[Any] = []  # the title-hit terms come after every score term
     for term in terms:
         whole, start = f"% {term.text} %", f"% {term.text}%"
         fixes = [f"% {c} %" for c in term.corrections]
@@ -299,13 +319,13 @@ def _score_sql(normalized: str, terms: list[Term]) -> tuple[str, list[Any]]:
             f"(CASE WHEN pt LIKE %s THEN 1 WHEN pa LIKE %s THEN 0 WHEN {title_fix} THEN 1 "
             "ELSE 0 END)"
         )
-        params += [start, whole, *title_fix_params]
+        hit_params += [start, whole, *title_fix_params]
     greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
     words_in_title = "(length(t) - length(replace(t, ' ', '')) + 1)"
     hits = " + ".join(title_hits) or "0"
     parts.append(f"- 0.5 * {greatest}(0, {words_in_title} - ({hits}))")
     parts.append("+ COALESCE(popularity, 0) * 0.02")
-    return " + ".join(parts[:-2]) + " " + " ".join(parts[-2:]), params
+    return " + ".join(parts[:-2]) + " " + " ".join(parts[-2:]), params + hit_params
 
 
 def song_search(

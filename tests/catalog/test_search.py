@@ -132,3 +132,20 @@ def test_a_song_saved_one_by_one_is_found_by_prefix_and_typo(db):
     Song.objects.create(title="Zanzibar Nights", artist_names="Ólafur Arnalds")
     assert titles("zanzib") == [("Zanzibar Nights", "Ólafur Arnalds")]
     assert titles("olafur zanizbar") == [("Zanzibar Nights", "Ólafur Arnalds")]
+
+
+def test_one_and_two_letter_prefixes(db):
+    # Sixty words start with "bo": too many to expand, so "bo" alone looks at titles.
+    song_records_upsert(records=[
+        *(SongRecord(title=f"Bo{chr(97 + i // 26)}{chr(97 + i % 26)} Song", artists=["X"])
+          for i in range(60)),
+        SongRecord(title="Bohemian Rhapsody", artists=["Queen"]),
+        SongRecord(title="Under Pressure", artists=["Queen", "David Bowie"]),
+    ])  # fmt: skip
+    found = titles("bo", limit=100)
+    assert len(found) == 61 and all(t.lower().startswith("bo") for t, _ in found)
+    # Beside a longer word it still has to start a word of the song.
+    assert titles("queen b") == [
+        ("Bohemian Rhapsody", "Queen"),
+        ("Under Pressure", "Queen, David Bowie"),
+    ]
