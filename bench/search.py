@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 QUERIES = {
     "exact": ["bohemian rhapsody", "halo", "crazy in love", "midnight fever", "golden river"],
     "prefix": ["bohem rhap", "midn fev", "electr dre", "hopp", "thunderst"],
-    "typo": ["bohemain rapsody", "midnigth fever", "electirc dream", "hopipola", "corazno"],
+    "typo": ["bohemain rapsody", "midnigth fever", "electirc dream", "hoppipola", "corazno"],
     "accent": ["beyonce", "sigur ros", "corazon", "jose garcia", "bjork"],
     "artist+title": ["queen bohemian", "beyonce halo", "adele hello", "wolves midnight",
                      "garcia love"],
@@ -59,7 +59,11 @@ def connect(reload: bool, songs: int) -> None:
     django.setup()
     from catalog.models import Song
 
-    if Song.objects.count() < songs:
+    # The generator's songs collide now and then (same identity): a few fewer rows is normal.
+    if Song.objects.count() < songs * 0.99:
+        from django.db import connection
+
+        connection.close()
         setup_django(DATABASE)
         load(songs)
 

@@ -19,6 +19,7 @@ from catalog.models import Album, Artist, MatchStatus, SearchWord, Song, SongArt
 from catalog.normalize import normalize
 from catalog.records import SongRecord
 
+_SQLITE_BATCH = 1000  # rows a SQLite statement takes (21 parameters each)
 _BOUNDED = 200_000  # entries an id cache keeps before it starts over (memory stays flat)
 
 
@@ -364,6 +365,15 @@ def song_upsert_many(
     ctx = ctx or UpsertContext()
     result = UpsertResult()
     if not records:
+        return result
+    if connection.vendor != "postgresql" and len(records) > _SQLITE_BATCH:
+        # SQLite binds at most 32,766 parameters a statement: write big batches in parts.
+        for start in range(0, len(records), _SQLITE_BATCH):
+            part = song_upsert_many(records=records[start : start + _SQLITE_BATCH], ctx=ctx)
+            result.created += part.created
+            result.updated += part.updated
+            result.unchanged += part.unchanged
+            result.song_ids += part.song_ids
         return result
     with transaction.atomic():
         if connection.vendor == "postgresql":

@@ -34,7 +34,9 @@ class CatalogImportParams(forms.Form):
         help_text="File format; by default guessed from .csv / .jsonl / .ndjson (optionally .gz).",
     )
     strict = forms.BooleanField(
-        required=False, initial=False, help_text="Stop at the first bad row instead of skipping it."
+        required=False,
+        initial=False,
+        help_text="Write nothing if any row is bad (the bad rows are listed).",
     )
     batch_size = forms.IntegerField(
         min_value=1, max_value=10_000, initial=1000, help_text="Rows per committed batch."

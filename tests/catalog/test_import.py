@@ -286,3 +286,10 @@ def test_load_demo_catalog_is_deterministic(capsys):
         .filter(artists__gt=1)
     )
     assert shared.exists()
+
+
+@pytest.mark.django_db
+def test_big_batches_fit_the_database_parameter_limits(write_file):
+    rows = "".join(f"Song {i},Artist {i},Album {i},1000,,,,\n" for i in range(2500))
+    report = song_import(path=write_file("big.csv", HEADER + rows), batch_size=5000)
+    assert report.created == 2500 and Song.objects.count() == 2500
