@@ -95,6 +95,9 @@ class SongAdmin(admin.ModelAdmin):
         # The denormalised names and search columns follow the edited artist list.
         names = [sa.artist.name for sa in song.song_artists.select_related("artist")]
         song.artist_names = ", ".join(names)
+        if song.identity_key.startswith("new:"):
+            # Created here, the song had no artists at its first save: key it by them now.
+            song.assign_identity_key()
         song.save()
 
 

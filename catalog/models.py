@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 from catalog.normalize import normalize
+
+
+def artist_key(name: str) -> str:
+    """An artist's identity without a Spotify id: the normalised name, or for a name of
+    punctuation only ("!!!") the name itself."""
+    return (normalize(name) or name.strip().lower())[:500]
 
 
 class Artist(models.Model):
@@ -20,7 +28,7 @@ class Artist(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.name_key = normalize(self.name)[:500]
+        self.name_key = artist_key(self.name)
         super().save(*args, **kwargs)
 
 
@@ -122,12 +130,39 @@ class Song(models.Model):
             [SearchWord(word=w) for w in words if len(w) <= 100], ignore_conflicts=True
         )
 
+    def assign_identity_key(self) -> None:
+        """Key the song by its current metadata, made unique if another song holds it."""
+        key = identity_key_for(
+            spotify_id=self.spotify_id, isrc=self.isrc, title=self.title,
+            main_artist=self.main_artist_name(), album=self.album.title if self.album_id else "",
+        )  # fmt: skip
+        candidate, n = key, 1
+        while Song.objects.filter(identity_key=candidate).exclude(pk=self.pk).exists():
+            candidate, n = f"{key}#{n}", n + 1
+        self.identity_key = candidate
+
+    def main_artist_name(self) -> str:
+        """The artist at position 0, once the song has its artists; else the first listed."""
+        if self.pk:
+            first = self.song_artists.select_related("artist").order_by("position").first()
+            if first:
+                return first.artist.name
+        return self.artist_names.split(", ")[0] if self.artist_names else ""
+
     def refresh_search_fields(self) -> None:
         self.title_norm = normalize(self.title)[:500]
         self.artists_norm = normalize(self.artist_names)[:2000]
         self.album_norm = normalize(self.album.title if self.album_id else "")[:500]
+        if (
+            not self.identity_key
+            and self.pk is None
+            and not (self.spotify_id or self.isrc or self.artist_names)
+        ):
+            # Created without artists yet (the admin adds them after the first save): a
+            # provisional key, replaced by the real one once the artists are known.
+            self.identity_key = f"new:{uuid.uuid4().hex}"
         if not self.identity_key:
-            main_artist = self.artist_names.split(",")[0] if self.artist_names else ""
+            main_artist = self.main_artist_name()
             self.identity_key = identity_key_for(
                 spotify_id=self.spotify_id,
                 isrc=self.isrc,

@@ -17,6 +17,9 @@ _TRANSLIT = str.maketrans(
         "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ß": "ss",
         "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th", "Þ": "th",
         "ı": "i", "’": "", "'": "", "`": "", "´": "",
+        # also folded by PostgreSQL's unaccent rules, which index and query must agree with
+        "ħ": "h", "Ħ": "h", "ŧ": "t", "Ŧ": "t", "ŋ": "n", "Ŋ": "n", "ƀ": "b", "ǥ": "g",
+        "Ǥ": "g", "ɨ": "i",
     }
 )  # fmt: skip
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)

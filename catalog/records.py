@@ -7,6 +7,7 @@ field mapping of a CSV row or a JSON Lines object into a validated ``SongRecord`
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,6 +36,8 @@ ARTIST_SEPARATOR = ";"
 
 _ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 _SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
+_SPOTIFY_URI = re.compile(r"^spotify:track:[0-9A-Za-z]{22}$")
+MAX_ARTISTS = 100
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 _TRUE = {"1", "true", "t", "yes", "y"}
 _FALSE = {"0", "false", "f", "no", "n", ""}
@@ -110,12 +113,14 @@ def parse_duration(value: Any) -> int | None:
     if isinstance(value, bool):
         raise RowInvalid("duration: not a number")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise RowInvalid("duration: not a finite number")
         ms = int(value)
     else:
         text = str(value).strip()
         if ":" in text:
             parts = text.split(":")
-            if len(parts) > 3 or not all(p.isdigit() for p in parts):
+            if len(parts) > 3 or not all(p.isdecimal() and p.isascii() for p in parts):
                 raise RowInvalid(f"duration: cannot read {text!r}")
             seconds = 0
             for part in parts:
@@ -123,9 +128,12 @@ def parse_duration(value: Any) -> int | None:
             ms = seconds * 1000
         else:
             try:
-                ms = int(float(text))
+                number = float(text)
             except ValueError:
                 raise RowInvalid(f"duration: cannot read {text!r}") from None
+            if not math.isfinite(number):
+                raise RowInvalid(f"duration: cannot read {text!r}")
+            ms = int(number)
     if ms <= 0 or ms > MAX_DURATION_MS:
         raise RowInvalid(f"duration: {ms} ms is out of range")
     return ms
@@ -160,6 +168,8 @@ def _artists(value: Any) -> list[str]:
     else:
         raise RowInvalid("artists: expected text or a list of names")
     cleaned = [n.strip() for n in names if n and n.strip()]
+    if len(cleaned) > MAX_ARTISTS:
+        raise RowInvalid(f"artists: more than {MAX_ARTISTS}")
     if any(len(n) > 500 for n in cleaned):
         raise RowInvalid("artists: a name is longer than 500 characters")
     # A song lists an artist once, in the position they first appear.
@@ -204,7 +214,9 @@ def parse_record(raw: dict[str, Any]) -> SongRecord:
     if duration_raw in (None, ""):
         duration_ms = parse_duration(raw.get("duration"))
     else:
-        if isinstance(duration_raw, str) and not duration_raw.strip().isdigit():
+        if isinstance(duration_raw, str) and not (
+            duration_raw.strip().isdecimal() and duration_raw.strip().isascii()
+        ):
             raise RowInvalid(f"duration_ms: cannot read {duration_raw!r}")
         duration_ms = parse_duration(duration_raw)
 
@@ -236,13 +248,16 @@ def parse_record(raw: dict[str, Any]) -> SongRecord:
     if spotify_id and not _SPOTIFY_ID.match(spotify_id):
         raise RowInvalid(f"spotify_id: {spotify_id!r} is not a Spotify id (22 letters/digits)")
     spotify_uri = _text(raw, "spotify_uri")
-    if spotify_uri and not spotify_uri.startswith("spotify:"):
-        raise RowInvalid("spotify_uri: must start with 'spotify:'")
+    if spotify_uri and not _SPOTIFY_URI.match(spotify_uri):
+        raise RowInvalid("spotify_uri: not a track URI (spotify:track:<22 letters/digits>)")
 
     popularity_raw = _text(raw, "popularity")
     popularity = None
     if popularity_raw is not None:
-        if not popularity_raw.isdigit() or int(popularity_raw) > 100:
+        if (
+            not (popularity_raw.isdecimal() and popularity_raw.isascii())
+            or int(popularity_raw) > 100
+        ):
             raise RowInvalid(f"popularity: {popularity_raw!r} is not a whole number 0-100")
         popularity = int(popularity_raw)
 

@@ -368,7 +368,10 @@ def song_search(
             cursor.execute(f"SELECT count(*) FROM ({candidates}) AS c", candidate_args)
             total = cursor.fetchone()[0]
     songs = songs_by_ids([song_id for song_id, _, _ in page])
-    results = [ScoredSong(songs[song_id], round(float(s), 3)) for song_id, s, _ in page]
+    # A song deleted since the ranking query is left out rather than failing the search.
+    results = [
+        ScoredSong(songs[song_id], round(float(s), 3)) for song_id, s, _ in page if song_id in songs
+    ]
     took_ms = round((time.perf_counter() - started) * 1000, 2)
     # Each index branch stops at the cap; under it, every match was counted.
     return SearchResult(results, total, total < cap, normalized, terms, took_ms)

@@ -201,6 +201,9 @@ def iter_records(path: Path, fmt: str) -> Iterator[tuple[int, SongRecord | None,
                 yield line, parse_record(raw), None
             except RowInvalid as exc:
                 yield line, None, str(exc)
+            except (ValueError, OverflowError, TypeError) as exc:
+                # A value no check foresaw: the row is bad, the import goes on.
+                yield line, None, f"unreadable value ({type(exc).__name__})"
 
 
 _DONE = object()

@@ -9,13 +9,22 @@ The same SQL runs on PostgreSQL and SQLite (3.35+), only the "is distinct from" 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog.models import Album, Artist, MatchStatus, SearchWord, Song, SongArtist
+from catalog.models import (
+    Album,
+    Artist,
+    MatchStatus,
+    SearchWord,
+    Song,
+    SongArtist,
+    artist_key,
+)
 from catalog.normalize import normalize
 from catalog.records import SongRecord
 
@@ -45,10 +54,6 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     song_ids: list[int] = field(default_factory=list)
-
-
-def _artist_key(name: str) -> str:
-    return (normalize(name) or name.strip().lower())[:500]
 
 
 def _any_of(column: str, values: Sequence[str]) -> tuple[str, list[str]]:
@@ -92,7 +97,7 @@ def _ensure_artists(records: Sequence[SongRecord], ctx: UpsertContext) -> None:
     wanted: dict[str, list] = {}
     for record in records:
         for name in record.artists:
-            key = _artist_key(name)
+            key = artist_key(name)
             if key not in ctx.artist_ids and key not in wanted:
                 wanted[key] = [name, None]
     if wanted:
@@ -180,6 +185,7 @@ def _resolve_keys(records: Sequence[SongRecord]) -> list[tuple[str, bool]]:
         return not (record.isrc and isrc and isrc != record.isrc)
 
     found: list[tuple[str, bool]] = []
+    existing = set(songs)
     for r, own in zip(records, own_keys, strict=True):
         key = by_spotify.get(r.spotify_id) if r.spotify_id else None
         if key is None and r.isrc:
@@ -187,12 +193,32 @@ def _resolve_keys(records: Sequence[SongRecord]) -> list[tuple[str, bool]]:
             options = sorted(by_isrc.get(r.isrc, []), key=lambda k: k != f"isrc:{r.isrc}")
             key = next((k for k in options if compatible(r, k)), None)
         if key is None:
-            for candidate in own:
-                if candidate in songs and compatible(r, candidate):
-                    key = candidate
-                    break
-        found.append((key, True) if key is not None else (own[0], False))
+            key = next((k for k in own if k in songs and compatible(r, k)), None)
+        if key is None:
+            # A new song. Its natural key may be held by a song it is not (one whose ISRC or
+            # Spotify id differs): then it takes a key of its own rather than overwrite that.
+            key, n = own[0], 1
+            while key in songs:
+                key, n = f"{own[0]}#{n}", n + 1
+        # Later records of the batch see this one, as if it were written already.
+        spotify_id, isrc = songs.get(key, (None, None))
+        songs[key] = (r.spotify_id or spotify_id, r.isrc or isrc)
+        if r.spotify_id:
+            by_spotify[r.spotify_id] = key
+        if r.isrc and key not in by_isrc.setdefault(r.isrc, []):
+            by_isrc[r.isrc].append(key)
+        found.append((key, key in existing))
     return found
+
+
+def _merge(earlier: SongRecord, later: SongRecord) -> SongRecord:
+    """One record from two lines for the same song: the later line's values win, the
+    earlier one's fill what the later leaves empty (as an import does with stored values)."""
+    merged = copy.copy(later)
+    for name in SongRecord.__slots__:
+        if getattr(merged, name) in (None, [], "") and getattr(earlier, name) not in (None, []):
+            setattr(merged, name, getattr(earlier, name))
+    return merged
 
 
 # (column, PostgreSQL type, keep the stored value when the record has none)
@@ -313,23 +339,29 @@ def _song_values(record: SongRecord, key: str, ctx: UpsertContext, now) -> list:
     ]
 
 
-def _write_song_artists(replaced: list[int], rows: list[list[int]]) -> None:
-    """Replace the artist lists of songs that existed; new songs have none to delete."""
-    if replaced:
-        SongArtist.objects.filter(song_id__in=replaced).delete()
-    if not rows:
-        return
+def _write_song_artists(song_ids: list[int], rows: list[list[int]]) -> None:
+    """Replace the artist lists of these songs with ``rows`` (song, artist, position)."""
     table = SongArtist._meta.db_table
     columns = ["song_id", "artist_id", "position"]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _copy(cursor, table, columns, rows)
-        else:
-            values = ", ".join(["(%s, %s, %s)"] * len(rows))
+            # Joined to the unnested ids: one index probe per song, whatever the statistics.
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}",
-                [v for row in rows for v in row],
+                f"DELETE FROM {table} t USING unnest(string_to_array(%s, ',')::bigint[]) "
+                f"AS v(id) WHERE t.song_id = v.id",
+                [",".join(map(str, song_ids))],
             )
+            if rows:
+                _copy(cursor, table, columns, rows)
+        else:
+            placeholders = ", ".join(["%s"] * len(song_ids))
+            cursor.execute(f"DELETE FROM {table} WHERE song_id IN ({placeholders})", song_ids)
+            if rows:
+                values = ", ".join(["(%s, %s, %s)"] * len(rows))
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}",
+                    [v for row in rows for v in row],
+                )
 
 
 def _record_words(values: list) -> set[str]:
@@ -389,7 +421,8 @@ def song_upsert_many(
         by_key: dict[str, tuple[SongRecord, bool]] = {}
         for record, (key, existed) in zip(records, resolved, strict=True):
             if key in by_key:
-                result.updated += 1  # the earlier line is overwritten by this one
+                result.unchanged += 1  # the line repeats a song of this batch: merged into it
+                record = _merge(by_key[key][0], record)
             by_key[key] = (record, existed)
         values = {key: _song_values(r, key, ctx, now) for key, (r, _) in by_key.items()}
         written = {key: song_id for song_id, key in _insert_songs(list(values.values()))}
@@ -402,11 +435,12 @@ def song_upsert_many(
                 result.created += 1
         result.song_ids = list(written.values())
         if written:
-            replaced = [song_id for key, song_id in written.items() if by_key[key][1]]
+            # Every written song gets its artist list anew: a song counted as new may, in a race
+            # with another import, have been written by it a moment ago.
             _write_song_artists(
-                replaced,
+                list(written.values()),
                 [
-                    [song_id, ctx.artist_ids[_artist_key(name)], position]
+                    [song_id, ctx.artist_ids[artist_key(name)], position]
                     for key, song_id in written.items()
                     for position, name in enumerate(by_key[key][0].artists)
                 ],

@@ -170,7 +170,7 @@ def test_repeated_song_in_one_batch_is_written_once(write_file):
     report = song_import(path=write_file("dup.csv", text))
     assert Song.objects.count() == 1
     assert Song.objects.get().duration_ms == 2000
-    assert report.created == 1 and report.updated == 1
+    assert report.created == 1 and report.unchanged == 1
 
 
 @pytest.mark.django_db
@@ -293,3 +293,63 @@ def test_big_batches_fit_the_database_parameter_limits(write_file):
     rows = "".join(f"Song {i},Artist {i},Album {i},1000,,,,\n" for i in range(2500))
     report = song_import(path=write_file("big.csv", HEADER + rows), batch_size=5000)
     assert report.created == 2500 and Song.objects.count() == 2500
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("Inf,A,B,inf,,,,", "duration"),
+        ("Huge,A,B,,,,,", None),
+        ("Sup,A,B,²,,,,", "duration_ms"),
+    ],
+)
+def test_odd_numbers_are_bad_rows_not_a_failed_import(write_file, row, reason):
+    text = HEADER + row + "\n" + "Fine,A,B,1000,,,,\n"
+    report = song_import(path=write_file("odd.csv", text))
+    assert Song.objects.filter(title="Fine").exists()
+    if reason:
+        assert report.errors[0].reason.startswith(reason)
+
+
+@pytest.mark.django_db
+def test_odd_json_values_are_bad_rows(write_file):
+    lines = [
+        '{"title": "A", "duration_ms": 1e999}',
+        '{"title": "B", "duration_ms": NaN}',
+        '{"title": "C", "popularity": "²"}',
+        '{"title": "D", "spotify_uri": "spotify:' + "x" * 200 + '"}',
+        '{"title": "E", "artists": ' + json.dumps([f"a{i}" for i in range(101)]) + "}",
+        '{"title": "Fine"}',
+    ]
+    report = song_import(path=write_file("odd.jsonl", "\n".join(lines) + "\n"))
+    assert report.skipped == 5 and report.created == 1
+    assert [e.line for e in report.errors] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.django_db
+def test_one_batch_naming_one_track_twice_is_one_song(write_file):
+    song_import(path=write_file("a.csv", HEADER + "Song,Artist,Album,1000,USABC2400001,,,\n"))
+    text = (
+        HEADER
+        + "Song,Artist,Album,1000,USABC2400001,,,0000000000000000000001\n"
+        + "Song,Artist,Other Album,1000,,,,0000000000000000000001\n"
+    )
+    song_import(path=write_file("b.csv", text))
+    song = Song.objects.get()
+    assert song.spotify_id == "0000000000000000000001" and song.isrc == "USABC2400001"
+    assert song.album.title == "Other Album"
+
+
+@pytest.mark.django_db
+def test_a_key_held_by_another_song_is_not_overwritten(write_file):
+    path = write_file("a.csv", HEADER + "Song,Artist,Album,1000,USABC2400001,,,\n")
+    song_import(path=path)
+    Song.objects.update(isrc="USABC2400002", title="Renamed")  # an edit changes the ISRC
+    report = song_import(path=path)
+    assert report.created == 1
+    assert set(Song.objects.values_list("title", "isrc")) == {
+        ("Renamed", "USABC2400002"),
+        ("Song", "USABC2400001"),
+    }
+    assert song_import(path=path).unchanged == 1  # and the new song is found next time

@@ -138,3 +138,24 @@ def test_catalog_admin_is_refused_to_non_staff(client, user):
     client.force_login(user)
     response = client.get("/admin/catalog/song/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_songs_added_in_the_admin_with_the_same_title_get_their_own_keys(client, staff_user):
+    from catalog.models import Artist, Song
+
+    client.force_login(staff_user)
+    for name in ["Band One", "Band Two"]:
+        artist = Artist.objects.create(name=name)
+        response = client.post("/admin/catalog/song/add/", {
+            "title": "Intro", "album": "", "duration_ms": "", "isrc": "", "release_date": "",
+            "release_date_precision": "", "release_year": "", "explicit": "unknown",
+            "spotify_id": "", "spotify_uri": "", "album_image_url": "", "popularity": "",
+            "preview_url": "", "audio_features": "null", "match_status": "unmatched",
+            "match_confidence": "",
+            "song_artists-TOTAL_FORMS": "1", "song_artists-INITIAL_FORMS": "0",
+            "song_artists-0-artist": str(artist.pk), "song_artists-0-position": "0",
+        })  # fmt: skip
+        assert response.status_code == 302, response.content.decode()[:2000]
+    keys = set(Song.objects.values_list("identity_key", flat=True))
+    assert keys == {"meta:intro|band one|", "meta:intro|band two|"}
