@@ -270,6 +270,9 @@ def _candidates_sqlite(normalized: str, terms: list[Term], filters: SearchFilter
         groups.append("(" + " OR ".join(options) + ")")
         args.append(f"% {term.text}%" if term.prefix else f"% {term.text} %")
         args.extend(f"% {c} %" for c in term.corrections)
+    if all(_is_broad(t) for t in terms):
+        # As on PostgreSQL: a query of one- and two-letter prefixes only looks at titles.
+        groups, args = ["FALSE"], []
     sql = (
         f"SELECT id FROM {table} WHERE (title_norm LIKE %s OR title_norm LIKE %s "
         f"OR ({' AND '.join(groups)})){where} LIMIT %s"
