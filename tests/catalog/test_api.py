@@ -101,3 +101,17 @@ def test_openapi_schema_documents_search_and_its_errors(api_client, db):
     assert {"200", "400"} <= set(search["responses"])
     assert any(p["name"] == "q" and p["required"] for p in search["parameters"])
     assert api_client.get("/api/docs/").status_code == 200
+
+
+def test_the_fast_song_representation_equals_drf_generic_output(demo_catalog):
+    from rest_framework import serializers
+
+    from catalog.search import songs_for_display
+    from catalog.serializers import SongSerializer
+
+    Song.objects.filter(title="Halo", artist_names="Beyoncé").update(
+        spotify_id="0000000000000000000001", popularity=80, audio_features={"tempo": 80.1}
+    )
+    for song in songs_for_display().filter(title__in=["Halo", "Crazy in Love", "Hoppípolla"]):
+        fast = SongSerializer().to_representation(song)
+        assert fast == serializers.ModelSerializer.to_representation(SongSerializer(), song)
