@@ -67,11 +67,9 @@ def test_json_formatter_emits_one_object_with_extras():
     assert line["message"] == "hello x" and line["duration_ms"] == 1.5
 
 
-@pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "TOKEN_ENCRYPTION_KEYS"]
-)
-def test_production_settings_refuse_to_start_without_a_secret(missing):
-    env = {
+def production_env() -> dict[str, str]:
+    """Everything config.settings.production needs, and nothing from this environment."""
+    return {
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "x" * 50,
@@ -79,6 +77,13 @@ def test_production_settings_refuse_to_start_without_a_secret(missing):
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/encore",
         "TOKEN_ENCRYPTION_KEYS": "p4eb6r7pEQWm0nIXnCxtrJ6S0CMbQ6jpJHlDOjKNk0Y=",
     }
+
+
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "TOKEN_ENCRYPTION_KEYS"]
+)
+def test_production_settings_refuse_to_start_without_a_secret(missing):
+    env = production_env()
     del env[missing]
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
@@ -89,14 +94,7 @@ def test_production_settings_refuse_to_start_without_a_secret(missing):
 
 
 def test_production_settings_start_with_everything_set():
-    env = {
-        "PATH": os.environ["PATH"],
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": "x" * 50,
-        "ALLOWED_HOSTS": "encore.example",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/encore",
-        "TOKEN_ENCRYPTION_KEYS": "p4eb6r7pEQWm0nIXnCxtrJ6S0CMbQ6jpJHlDOjKNk0Y=",
-    }
+    env = production_env()
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('ok')"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
