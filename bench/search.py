@@ -57,7 +57,11 @@ def connect(reload: bool, songs: int) -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
     from catalog.models import Song
+
+    call_command("migrate", verbosity=0)
 
     # The generator's songs collide now and then (same identity): a few fewer rows is normal.
     if Song.objects.count() < songs * 0.99:

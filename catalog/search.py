@@ -101,15 +101,23 @@ def _pick_corrections(term: str, words: list[str]) -> list[str]:
     return [w for _, _, w in sorted(scored)[:MAX_CORRECTIONS]]
 
 
+def _word_column() -> str:
+    """`word` compared by code point, so that a range of words is a prefix range whatever
+    the database's collation (an index with the same collation serves it, migration 0003)."""
+    return 'word COLLATE "C"' if connection.vendor == "postgresql" else "word"
+
+
 def _completions(terms: list[str]) -> dict[str, list[str]]:
     """For each term, the catalog's words that start with it (the term itself included when
     it is a word), up to MAX_COMPLETIONS + 1; a range scan of the btree on SearchWord.word."""
     table = SearchWord._meta.db_table
+    word_column = _word_column()
     parts, params = [], []
     for term in terms:
         parts.append(
-            f"SELECT * FROM (SELECT %s, word FROM {table} WHERE word >= %s AND word < %s "
-            f"ORDER BY word LIMIT {MAX_COMPLETIONS + 1}) AS w"
+            f"SELECT * FROM (SELECT %s, word FROM {table} "
+            f"WHERE {word_column} >= %s AND {word_column} < %s "
+            f"ORDER BY {word_column} LIMIT {MAX_COMPLETIONS + 1}) AS w"
         )
         # Words are normalised text; the highest code point bounds every word with the prefix.
         params += [term, term, term + "\U0010ffff"]
@@ -134,11 +142,13 @@ def _corrections(terms: list[str]) -> dict[str, list[str]]:
             # ("qeuen"/"queen": 0.2), so words of about the same length and first letter are
             # candidates too, through the btree on `word`.
             parts, params = [], []
+            word_column = _word_column()
             for term in terms:
                 parts.append(
                     f"(SELECT %s, word FROM {table} WHERE word %% %s "
                     f"ORDER BY word <-> %s LIMIT 30) UNION "
-                    f"(SELECT %s, word FROM {table} WHERE word >= %s AND word < %s "
+                    f"(SELECT %s, word FROM {table} "
+                    f"WHERE {word_column} >= %s AND {word_column} < %s "
                     f"AND length(word) BETWEEN %s AND %s LIMIT 1000)"
                 )
                 first = term[0]
