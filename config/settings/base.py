@@ -212,6 +212,17 @@ SPOTIFY_RATE_LIMIT_WAIT = env.float("SPOTIFY_RATE_LIMIT_WAIT", default=2.0)
 # Comma-separated Fernet keys; the first encrypts, all decrypt (MultiFernet).
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 
+# --- Sync jobs (see docs/sync.md) ------------------------------------------------------------
+# A running job whose heartbeat is older than this is failed as "worker lost" by the reaper.
+SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=600)
+SYNC_RETRY_BASE_DELAY = env.float("SYNC_RETRY_BASE_DELAY", default=5.0)  # seconds, doubled
+SYNC_RETRY_MAX_DELAY = env.float("SYNC_RETRY_MAX_DELAY", default=900.0)  # each attempt, capped
+SYNC_REQUEUE_LIMIT = env.int("SYNC_REQUEUE_LIMIT", default=3)  # reaper requeues in a row
+# A pending job overdue this long (its message lost) has its message sent again.
+SYNC_PENDING_RESEND_AFTER = env.int("SYNC_PENDING_RESEND_AFTER", default=600)
+# Where uploaded import files go and the only place jobs read files from.
+SYNC_IMPORT_DIR = env("SYNC_IMPORT_DIR", default=str(Path(MEDIA_ROOT) / "imports"))
+
 # --- Catalog search -------------------------------------------------------------------------
 # How many candidates search ranks at most, per index branch (see catalog/search.py).
 SEARCH_CANDIDATE_CAP = env.int("SEARCH_CANDIDATE_CAP", default=500)

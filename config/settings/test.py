@@ -45,6 +45,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True  # tests that need a real worker start one themselves
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 MEDIA_ROOT = f"/tmp/encore-test-media-{XDIST_WORKER}"
+SYNC_IMPORT_DIR = f"{MEDIA_ROOT}/imports"
 TOKEN_ENCRYPTION_KEYS = ["p4eb6r7pEQWm0nIXnCxtrJ6S0CMbQ6jpJHlDOjKNk0Y="]
 SPOTIFY_CLIENT_ID = "test-client-id"
 SPOTIFY_CLIENT_SECRET = "test-client-secret"
