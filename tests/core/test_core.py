@@ -157,3 +157,11 @@ def test_songs_added_in_the_admin_with_the_same_title_get_their_own_keys(client,
         assert response.status_code == 302, response.content.decode()[:2000]
     keys = set(Song.objects.values_list("identity_key", flat=True))
     assert keys == {"meta:intro|band one|", "meta:intro|band two|"}
+
+
+@pytest.mark.django_db
+def test_admin_pages_carry_encore_branding_and_links(client, staff_user):
+    client.force_login(staff_user)
+    page = client.get("/admin/").content.decode()
+    assert "Encore operations" in page
+    assert 'href="/api/docs/"' in page and 'href="/healthz"' in page
