@@ -11,7 +11,6 @@ RSS is its own, not the generator's.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import resource
@@ -31,17 +30,12 @@ def write_csv(path: Path, rows: int) -> None:
 
     django.setup()
     from catalog.demo import synthetic_records
-    from catalog.records import COLUMNS, record_to_row
-    from catalog.services import _csv_value
+    from catalog.services import records_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for record in synthetic_records(rows, seed=1):
-            row = record_to_row(record)
-            writer.writerow([_csv_value(k, row[k]) for k in COLUMNS])
+        records_write(out=fh, fmt="csv", records=synthetic_records(rows, seed=1))
     tmp.rename(path)
 
 

@@ -39,8 +39,3 @@ def _normalize(text: str) -> str:
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
-
-
-def words(text: str) -> list[str]:
-    """The words of an already normalised text."""
-    return text.split()

@@ -84,13 +84,18 @@ class SongRecord:
         )  # fmt: skip
 
     def release_date_text(self) -> str:
-        if self.release_date is None:
-            return ""
-        if self.release_date_precision == "year":
-            return f"{self.release_date.year:04d}"
-        if self.release_date_precision == "month":
-            return self.release_date.strftime("%Y-%m")
-        return self.release_date.isoformat()
+        return release_date_text(self.release_date, self.release_date_precision) or ""
+
+
+def release_date_text(value: date | None, precision: str | None) -> str | None:
+    """A release date as precise as its source said: "1975", "1975-10" or "1975-10-31"."""
+    if value is None:
+        return None
+    if precision == "year":
+        return f"{value.year:04d}"
+    if precision == "month":
+        return value.strftime("%Y-%m")
+    return value.isoformat()
 
 
 def _text(raw: dict[str, Any], key: str) -> str | None:

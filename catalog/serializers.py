@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.models import Song
+from catalog.records import release_date_text
 
 MAX_QUERY = 200
 
@@ -103,13 +104,7 @@ class SongSerializer(serializers.ModelSerializer):
 
     def get_release_date(self, song: Song) -> str | None:
         """As precise as the source said: "1975", "1975-10" or "1975-10-31"."""
-        if song.release_date is None:
-            return None
-        if song.release_date_precision == "year":
-            return f"{song.release_date.year:04d}"
-        if song.release_date_precision == "month":
-            return song.release_date.strftime("%Y-%m")
-        return song.release_date.isoformat()
+        return release_date_text(song.release_date, song.release_date_precision)
 
 
 class SearchHitSerializer(serializers.Serializer):

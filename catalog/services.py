@@ -386,22 +386,22 @@ def _csv_value(key: str, value: Any) -> str:
     return str(value)
 
 
-def song_export(
+def records_write(
     *,
     out: IO[str],
     fmt: str,
-    queryset: QuerySet[Song] | None = None,
+    records: Iterable[SongRecord],
     on_row: Callable[[], None] | None = None,
 ) -> int:
-    """Write songs in the import format; importing the output recreates the same songs."""
+    """Write records in the import format (CSV with a header, or JSON Lines)."""
     if fmt not in FORMATS:
         raise ImportFileError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     count = 0
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer:
         writer.writerow(COLUMNS)
-    for song in _export_queryset(queryset).iterator(chunk_size=2000):
-        row = record_to_row(song_to_record(song))
+    for record in records:
+        row = record_to_row(record)
         if writer:
             writer.writerow([_csv_value(k, row[k]) for k in COLUMNS])
         else:
@@ -410,3 +410,17 @@ def song_export(
         if on_row:
             on_row()
     return count
+
+
+def song_export(
+    *,
+    out: IO[str],
+    fmt: str,
+    queryset: QuerySet[Song] | None = None,
+    on_row: Callable[[], None] | None = None,
+) -> int:
+    """Write songs in the import format; importing the output recreates the same songs."""
+    songs = _export_queryset(queryset).iterator(chunk_size=2000)
+    return records_write(
+        out=out, fmt=fmt, records=(song_to_record(song) for song in songs), on_row=on_row
+    )

@@ -194,29 +194,8 @@ class SyncJobAdmin(admin.ModelAdmin):
         ),
         ("Outcome", {"fields": ("error_code", "error_message", "result_pretty")}),
     )
-    readonly_fields = (
-        "kind",
-        "status_badge",
-        "progress",
-        "links",
-        "trigger",
-        "triggered_by",
-        "target_user",
-        "params_pretty",
-        "attempts",
-        "spotify_calls",
-        "created_at",
-        "started_at",
-        "heartbeat_at",
-        "next_attempt_at",
-        "cancel_requested_at",
-        "finished_at",
-        "duration",
-        "celery_task_id",
-        "error_code",
-        "error_message",
-        "result_pretty",
-    )
+    # Everything on the job page is read-only: the record is written by the framework.
+    readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
 
     # --- Permissions: the record is written by the framework only ---------------------------
     def has_add_permission(self, request: HttpRequest) -> bool:
