@@ -230,14 +230,9 @@ def _read_ahead(items: Iterator[Any], size: int, depth: int = 2) -> Iterator[lis
 
     def read() -> None:
         try:
-            chunk: list[Any] = []
-            for item in items:
-                chunk.append(item)
-                if len(chunk) >= size:
-                    if not put(chunk):
-                        return
-                    chunk = []
-            put(chunk)
+            for chunk in _chunks(items, size):
+                if not put(chunk):
+                    return
             put(_DONE)
         except BaseException as exc:  # handed to the consumer, which re-raises it
             put(exc)
@@ -317,21 +312,24 @@ def song_records_upsert(
     started = time.monotonic()
     report = ImportReport()
     ctx = UpsertContext()
-    batch: list[SongRecord] = []
-    for record in records:
-        batch.append(record)
-        report.rows_read += 1
-        if len(batch) >= batch_size:
-            _add(report, song_upsert_many(records=batch, ctx=ctx))
-            if on_batch:
-                on_batch(len(batch))
-            batch = []
-    if batch:
+    for batch in _chunks(records, batch_size):
+        report.rows_read += len(batch)
         _add(report, song_upsert_many(records=batch, ctx=ctx))
         if on_batch:
             on_batch(len(batch))
     report.seconds = time.monotonic() - started
     return report
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _add(report: ImportReport, result: UpsertResult) -> None:

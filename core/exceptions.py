@@ -37,12 +37,6 @@ class ValidationFailed(ApplicationError):
     default_message = "Invalid input."
 
 
-class NotFound(ApplicationError):
-    code = "not_found"
-    http_status = status.HTTP_404_NOT_FOUND
-    default_message = "Not found."
-
-
 class Conflict(ApplicationError):
     code = "conflict"
     http_status = status.HTTP_409_CONFLICT
