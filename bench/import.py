@@ -44,11 +44,18 @@ def child(path: str) -> None:
     from catalog.services import song_import
 
     started = time.perf_counter()
-    report = song_import(path=path, batch_size=2000)
+    report = song_import(path=path, batch_size=5000)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version(), current_setting('shared_buffers')")
+        server, shared_buffers = cursor.fetchone()
     print(json.dumps({"report": {k: v for k, v in report.as_dict().items() if k != "errors"},
-                      "seconds": seconds, "peak_rss_mb": peak_mb}))  # fmt: skip
+                      "seconds": seconds, "peak_rss_mb": peak_mb,
+                      "server": f"{server.split(' on ')[0]}, shared_buffers {shared_buffers}, "
+                                f"{os.cpu_count()} CPUs"}))  # fmt: skip
 
 
 def main() -> None:
@@ -72,6 +79,7 @@ def main() -> None:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     report = result["report"]
     rate = report["rows_read"] / result["seconds"]
+    print(result["server"])
     print(f"rows: {report['rows_read']:,}  created: {report['created']:,}  "
           f"skipped: {report['skipped']:,}")  # fmt: skip
     print(f"time: {result['seconds']:.1f} s")

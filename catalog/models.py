@@ -179,7 +179,12 @@ def identity_key_for(
         return f"sp:{spotify_id}"
     if isrc:
         return f"isrc:{isrc.upper()}"
-    return f"meta:{normalize(title)}|{normalize(main_artist)}|{normalize(album)}"[:1200]
+    return meta_key(normalize(title), normalize(main_artist), normalize(album))
+
+
+def meta_key(title_norm: str, main_artist_norm: str, album_norm: str) -> str:
+    """Identity by metadata, from the normalised title, main artist and album."""
+    return f"meta:{title_norm}|{main_artist_norm}|{album_norm}"[:1200]
 
 
 class SongArtist(models.Model):

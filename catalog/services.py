@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from catalog.models import Song, SongArtist
@@ -31,7 +33,13 @@ from catalog.records import (
     parse_record,
     record_to_row,
 )
-from catalog.upsert import UpsertContext, UpsertResult, song_upsert_many
+from catalog.upsert import (
+    PreparedRecord,
+    UpsertContext,
+    UpsertResult,
+    prepare,
+    song_upsert_many,
+)
 from core.exceptions import ApplicationError
 
 FORMATS = ("csv", "jsonl")
@@ -238,6 +246,11 @@ def _read_ahead(items: Iterator[Any], size: int, depth: int = 2) -> Iterator[lis
             put(exc)
 
     reader = threading.Thread(target=read, name="import-reader", daemon=True)
+    # The writing thread mostly waits on the database; when a reply arrives it needs the GIL
+    # back from the reader at once, not after the default 5 ms switch interval, or each of a
+    # batch's round trips waits on the reader.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, 0.0005))
     reader.start()
     try:
         while True:
@@ -250,6 +263,7 @@ def _read_ahead(items: Iterator[Any], size: int, depth: int = 2) -> Iterator[lis
     finally:
         stop.set()
         reader.join(timeout=5)
+        sys.setswitchinterval(switch_interval)
 
 
 def song_import(
@@ -286,8 +300,13 @@ def song_import(
         report = ImportReport()
 
     ctx = UpsertContext()
-    for chunk in _read_ahead(iter_records(path, fmt), batch_size):
-        batch: list[SongRecord] = []
+    copy_text = connection.vendor == "postgresql"
+    rows = (
+        (line, None if record is None else prepare(record, copy_text=copy_text), problem)
+        for line, record, problem in iter_records(path, fmt)
+    )
+    for chunk in _read_ahead(rows, batch_size):
+        batch: list[PreparedRecord] = []
         for line, record, problem in chunk:
             report.rows_read += 1
             if record is None:
@@ -312,7 +331,9 @@ def song_records_upsert(
     started = time.monotonic()
     report = ImportReport()
     ctx = UpsertContext()
-    for batch in _chunks(records, batch_size):
+    copy_text = connection.vendor == "postgresql"
+    prepared = (prepare(record, copy_text=copy_text) for record in records)
+    for batch in _read_ahead(prepared, batch_size):
         report.rows_read += len(batch)
         _add(report, song_upsert_many(records=batch, ctx=ctx))
         if on_batch:

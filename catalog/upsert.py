@@ -1,10 +1,16 @@
 """Batch upsert of song records: the one write path for imports and the demo catalog.
 
-Per batch, a handful of statements whatever its size: artists and albums are inserted with
-``ON CONFLICT DO NOTHING`` and read back by key, existing songs are found by Spotify id, ISRC or
-metadata key in one query, and songs go in with one ``INSERT .. ON CONFLICT (identity_key) DO
-UPDATE .. WHERE <something changed> RETURNING``, so an unchanged row is not rewritten at all.
-The same SQL runs on PostgreSQL and SQLite (3.35+), only the "is distinct from" spelling differs.
+Per batch, a handful of statements whatever its size. Existing songs are found by Spotify id,
+ISRC or metadata key in one query and each record's song is decided in Python (a batch with
+nothing in common with the catalog or within itself skips the record-by-record walk).
+
+On PostgreSQL the batch then goes in by one COPY into a staging table, as text each record's
+row was formatted in ahead (``prepare``, on the import's reader thread), and everything else
+is set-based from there: artists and albums ``INSERT .. SELECT .. ON CONFLICT DO NOTHING``,
+songs one ``INSERT .. SELECT .. ON CONFLICT (identity_key) DO UPDATE .. WHERE <something
+changed>`` joined to their albums, so an unchanged row is not rewritten at all, and the
+artist links of the songs written. SQLite takes the same upsert as a VALUES list, with
+artists and albums written first and their ids kept in the import's context.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from catalog.models import (
     Song,
     SongArtist,
     artist_key,
+    meta_key,
 )
 from catalog.normalize import normalize
 from catalog.records import SongRecord
@@ -53,7 +60,6 @@ class UpsertResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    song_ids: list[int] = field(default_factory=list)
 
 
 def _any_of(column: str, values: Sequence[str]) -> tuple[str, list[str]]:
@@ -126,6 +132,73 @@ def _ensure_albums(records: Sequence[SongRecord], ctx: UpsertContext) -> None:
         ctx.album_ids.update(_ensure_rows(Album, "album_key", wanted, columns))
 
 
+@dataclass(slots=True)
+class PreparedRecord:
+    """A record with what writing it needs worked out ahead, on the import's reader thread,
+    so that the thread that talks to the database spends its time there: the record's own
+    identity keys, its search text and, for PostgreSQL, its staging row as COPY text."""
+
+    record: SongRecord
+    own_key: str
+    fallback_key: str
+    search_text: tuple[str, str, str]  # title_norm, artists_norm, album_norm
+    copy_tail: str | None  # the _STAGE_COLUMNS after seq and identity_key, COPY text format
+
+
+def prepare(record: SongRecord, *, copy_text: bool) -> PreparedRecord:
+    title_norm, main_artist_norm = normalize(record.title), normalize(record.main_artist)
+    album_norm = normalize(record.album)
+    artist_names = ", ".join(record.artists)[:2000]
+    artists_norm = normalize(artist_names)[:2000]
+    fallback = meta_key(title_norm, main_artist_norm, album_norm)
+    search_text = (title_norm[:500], artists_norm, album_norm[:500])
+    tail = None
+    if copy_text:
+        album_key = f"{album_norm}|{main_artist_norm}"[:1000] if record.album else None
+        tail = "\t".join(
+            [
+                *map(_copy_field, [
+                    record.title, artist_names, record.duration_ms, record.isrc,
+                    record.release_date, record.release_date_precision, record.release_year,
+                    record.explicit, record.spotify_id, record.spotify_uri,
+                    record.album_image_url, record.popularity, record.preview_url,
+                    *search_text, album_key, record.album, record.main_artist[:500],
+                ]),
+                _copy_array(record.artists),
+                _copy_array([artist_key(name) for name in record.artists]),
+            ]
+        )  # fmt: skip
+    return PreparedRecord(
+        record=record,
+        own_key=record.identity_key() if record.spotify_id or record.isrc else fallback,
+        fallback_key=fallback,
+        search_text=search_text,
+        copy_tail=tail,
+    )
+
+
+def _copy_field(value) -> str:
+    """One field in COPY's text format (records hold text, numbers, booleans and dates)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            value = value.replace("\\", "\\\\").replace("\t", "\\t")
+            return value.replace("\n", "\\n").replace("\r", "\\r")
+        return value
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    return str(value)
+
+
+def _copy_array(values: list[str]) -> str:
+    """A text[] field in COPY's text format: an array literal with every element quoted."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return _copy_field("{" + ",".join(quoted) + "}")
+
+
 def _lookup_songs(keys: set[str], spotify_ids: set[str], isrcs: set[str]) -> list[tuple]:
     """(identity_key, spotify_id, isrc) of the songs matching any of the given values."""
     table = Song._meta.db_table
@@ -156,18 +229,35 @@ def _lookup_songs(keys: set[str], spotify_ids: set[str], isrcs: set[str]) -> lis
         return cursor.fetchall()
 
 
-def _resolve_keys(records: Sequence[SongRecord]) -> list[tuple[str, bool]]:
+def _unrelated(items: Sequence[PreparedRecord], spotify_ids: set, isrcs: set) -> bool:
+    """Whether no two records of a batch can be one song: no Spotify id, ISRC or own key is
+    shared, and no record's metadata key is another's own key. With nothing in the catalog
+    matching either, every record is then a new song under its own key (the common case of
+    a first import, decided without the record-by-record walk below)."""
+    own = {item.own_key for item in items}
+    return (
+        len(own) == len(items)
+        and len(spotify_ids) == sum(1 for item in items if item.record.spotify_id)
+        and len(isrcs) == sum(1 for item in items if item.record.isrc)
+        and own.isdisjoint(i.fallback_key for i in items if i.fallback_key != i.own_key)
+    )
+
+
+def _resolve_keys(items: Sequence[PreparedRecord]) -> list[tuple[str, bool]]:
     """For each record, the identity_key of its song and whether that song exists already.
 
     Precedence: a song with the same Spotify id, else the same ISRC, else the same metadata key.
     A song that has a *different* Spotify id (or ISRC) is never taken for the record's song:
     one recording released twice shares an ISRC but is two Spotify tracks.
     """
-    own_keys = [(r.identity_key(), r.fallback_key()) for r in records]
+    records = [item.record for item in items]
+    own_keys = [(item.own_key, item.fallback_key) for item in items]
     spotify_ids = {r.spotify_id for r in records if r.spotify_id}
     isrcs = {r.isrc for r in records if r.isrc}
     keys = {k for pair in own_keys for k in pair}
     rows = _lookup_songs(keys, spotify_ids, isrcs)
+    if not rows and _unrelated(items, spotify_ids, isrcs):
+        return [(item.own_key, False) for item in items]
     songs: dict[str, tuple[str | None, str | None]] = {}
     by_spotify: dict[str, str] = {}
     by_isrc: dict[str, list[str]] = {}
@@ -249,16 +339,14 @@ _INSERT_ONLY = [
 ]
 
 
-def _upsert_sql(rows: int) -> str:
-    """INSERT .. ON CONFLICT DO UPDATE .. WHERE changed RETURNING, for ``rows`` rows.
+def _conflict_sql() -> str:
+    """``ON CONFLICT (identity_key) DO UPDATE .. WHERE <something changed>`` for catalog_song.
 
-    PostgreSQL reads the rows from a temporary table filled by COPY (the fastest way in, and
-    the statement is the same for any batch size); SQLite takes a VALUES list.
+    A value the new row leaves empty keeps the stored one (an import does not undo
+    enrichment); an unchanged row is not rewritten at all.
     """
     table = Song._meta.db_table
-    columns = [(c, t) for c, t, _ in _SONG_COLUMNS] + _INSERT_ONLY
-    postgres = connection.vendor == "postgresql"
-    distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     new_values = {}
     for column, _, keep in _SONG_COLUMNS:
         if keep is None:
@@ -272,48 +360,32 @@ def _upsert_sql(rows: int) -> str:
             new_values[column] = f"excluded.{column}"
     sets = ", ".join(f"{c} = {v}" for c, v in new_values.items())
     changed = " OR ".join(f"{table}.{c} {distinct} {v}" for c, v in new_values.items())
-    if postgres:
-        source = f"SELECT * FROM {_STAGE}"
-    else:
-        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        source = "VALUES " + ", ".join([placeholders] * rows)
     return (
-        f"INSERT INTO {table} ({', '.join(c for c, _ in columns)}) {source}"
         f" ON CONFLICT (identity_key) DO UPDATE SET {sets}, updated_at = excluded.updated_at"
-        f" WHERE {changed} RETURNING id, identity_key"
+        f" WHERE {changed}"
     )
 
 
-_STAGE = "encore_song_stage"
+def _sqlite_upsert_sql(rows: int) -> str:
+    columns = [c for c, _, _ in _SONG_COLUMNS] + [c for c, _ in _INSERT_ONLY]
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return (
+        f"INSERT INTO {Song._meta.db_table} ({', '.join(columns)}) "
+        f"VALUES {', '.join([placeholders] * rows)}{_conflict_sql()} RETURNING id, identity_key"
+    )
 
 
-def _copy(cursor, table: str, columns: list[str], rows: list[list]) -> None:
-    with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _insert_songs(rows: list[list]) -> list[tuple[int, str]]:
+def _insert_songs_sqlite(rows: list[list]) -> list[tuple[int, str]]:
     """Upsert song rows (in _SONG_COLUMNS + _INSERT_ONLY order); (id, key) of rows written."""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            columns = [(c, t) for c, t, _ in _SONG_COLUMNS] + _INSERT_ONLY
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ("
-                + ", ".join(f"{c} {t}" for c, t in columns)
-                + ") ON COMMIT DELETE ROWS"
-            )
-            cursor.execute(f"TRUNCATE {_STAGE}")  # inside an outer transaction, rows remain
-            _copy(cursor, _STAGE, [c for c, _ in columns], rows)
-            cursor.execute(_upsert_sql(len(rows)))
-        else:
-            cursor.execute(_upsert_sql(len(rows)), [v for row in rows for v in row])
+        cursor.execute(_sqlite_upsert_sql(len(rows)), [v for row in rows for v in row])
         return cursor.fetchall()
 
 
 def _song_values(record: SongRecord, key: str, ctx: UpsertContext, now) -> list:
+    """A song row for SQLite, in _SONG_COLUMNS + _INSERT_ONLY order."""
     album_id = ctx.album_ids.get(_album_key(record)) if record.album else None
-    artist_names = ", ".join(record.artists)[:2000]
+    artist_names, title_norm, artists_norm, album_norm = _display_and_search_text(record)
     return [
         record.title,
         artist_names,
@@ -329,9 +401,9 @@ def _song_values(record: SongRecord, key: str, ctx: UpsertContext, now) -> list:
         record.album_image_url,
         record.popularity,
         record.preview_url,
-        normalize(record.title)[:500],
-        normalize(artist_names)[:2000],
-        normalize(record.album)[:500] if record.album else "",
+        title_norm,
+        artists_norm,
+        album_norm,
         key,
         MatchStatus.UNMATCHED,
         now,
@@ -339,34 +411,161 @@ def _song_values(record: SongRecord, key: str, ctx: UpsertContext, now) -> list:
     ]
 
 
-def _write_song_artists(song_ids: list[int], rows: list[list[int]]) -> None:
-    """Replace the artist lists of these songs with ``rows`` (song, artist, position)."""
-    table = SongArtist._meta.db_table
-    columns = ["song_id", "artist_id", "position"]
+def _display_and_search_text(record: SongRecord) -> tuple[str, str, str, str]:
+    """The song's joined artist names and its three normalised search columns."""
+    artist_names = ", ".join(record.artists)[:2000]
+    return (
+        artist_names,
+        normalize(record.title)[:500],
+        normalize(artist_names)[:2000],
+        normalize(record.album)[:500] if record.album else "",
+    )
+
+
+# --- PostgreSQL: one COPY into a staging table, then set-based statements -------------------
+
+_STAGE = "encore_song_stage"
+_WRITTEN = "encore_song_written"
+# A song row without its album id, plus what its album and artists are known by.
+_STAGE_COLUMNS: list[tuple[str, str]] = [
+    ("seq", "integer"),
+    ("identity_key", "text"),
+    *[(c, t) for c, t, _ in _SONG_COLUMNS if c != "album_id"],
+    ("album_key", "text"),
+    ("album_title", "text"),
+    ("main_artist", "text"),
+    ("artist_list", "text[]"),
+    ("artist_keys", "text[]"),
+]
+
+
+def _write_postgres(items: dict[str, PreparedRecord], now) -> tuple[int, int]:
+    """Write songs by key with their artists and albums; (created, updated) songs.
+
+    Python sends each row once, by COPY. Artists and albums are inserted from the stage with
+    ``ON CONFLICT DO NOTHING`` (first row of the batch wins, as a key is new only once), songs
+    with one upsert joined to their albums, and artist lists replaced only for songs that
+    existed: a song this statement created has none yet.
+    """
+    song, artist, album = Song._meta.db_table, Artist._meta.db_table, Album._meta.db_table
+    song_artist = SongArtist._meta.db_table
+    song_columns = [c for c, _, _ in _SONG_COLUMNS] + [c for c, _ in _INSERT_ONLY]
+    select = ["al.id" if c == "album_id" else f"st.{c}" for c, _, _ in _SONG_COLUMNS]
+    select += ["st.identity_key", "%(status)s", "%(now)s", "%(now)s"]
+    params = {"now": now, "status": MatchStatus.UNMATCHED.value}
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Joined to the unnested ids: one index probe per song, whatever the statistics.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ("
+            + ", ".join(f"{c} {t}" for c, t in _STAGE_COLUMNS)
+            + ") ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_WRITTEN} "
+            "(id bigint, identity_key text, created boolean) ON COMMIT DELETE ROWS"
+        )
+        # Inside an outer transaction (a test, a caller's atomic block) rows would remain.
+        cursor.execute(f"TRUNCATE {_STAGE}, {_WRITTEN}")
+        with cursor.cursor.copy(
+            f"COPY {_STAGE} ({', '.join(c for c, _ in _STAGE_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            lines = [
+                f"{n}\t{_copy_field(key)}\t{item.copy_tail}\n"
+                for n, (key, item) in enumerate(items.items())
+            ]
+            for start in range(0, len(lines), 1000):
+                copy.write("".join(lines[start : start + 1000]))
+        cursor.execute(
+            f"INSERT INTO {artist} (name, name_key, created_at, updated_at) "
+            f"SELECT DISTINCT ON (u.key) u.name, u.key, %(now)s, %(now)s FROM {_STAGE} st "
+            f"CROSS JOIN LATERAL unnest(st.artist_list, st.artist_keys) WITH ORDINALITY "
+            f"AS u(name, key, n) ORDER BY u.key, st.seq, u.n "
+            f"ON CONFLICT (name_key) DO NOTHING",
+            params,
+        )
+        cursor.execute(
+            f"INSERT INTO {album} (album_key, title, main_artist_name, image_url, release_year,"
+            f" created_at, updated_at) "
+            f"SELECT DISTINCT ON (album_key) album_key, album_title, main_artist,"
+            f" album_image_url, release_year, %(now)s, %(now)s FROM {_STAGE} "
+            f"WHERE album_key IS NOT NULL ORDER BY album_key, seq "
+            f"ON CONFLICT (album_key) DO NOTHING",
+            params,
+        )
+        cursor.execute(
+            f"WITH written AS (INSERT INTO {song} ({', '.join(song_columns)}) "
+            f"SELECT {', '.join(select)} FROM {_STAGE} st "
+            f"LEFT JOIN {album} al ON al.album_key = st.album_key"
+            f"{_conflict_sql()} RETURNING id, identity_key, xmax = 0) "
+            f"INSERT INTO {_WRITTEN} SELECT * FROM written",
+            params,
+        )
+        cursor.execute(
+            f"DELETE FROM {song_artist} sa USING {_WRITTEN} w "
+            f"WHERE sa.song_id = w.id AND NOT w.created"
+        )
+        cursor.execute(
+            f"INSERT INTO {song_artist} (song_id, artist_id, position) "
+            f"SELECT w.id, a.id, u.n - 1 FROM {_WRITTEN} w "
+            f"JOIN {_STAGE} st ON st.identity_key = w.identity_key "
+            f"CROSS JOIN LATERAL unnest(st.artist_keys) WITH ORDINALITY AS u(key, n) "
+            f"JOIN {artist} a ON a.name_key = u.key"
+        )
+        cursor.execute(
+            f"SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
+            f"FROM {_WRITTEN}"
+        )
+        created, updated = cursor.fetchone()
+    return created, updated
+
+
+def _write_sqlite(
+    by_key: dict[str, tuple[PreparedRecord, bool]], ctx: UpsertContext, result: UpsertResult
+) -> None:
+    records = [item.record for item, _ in by_key.values()]
+    _ensure_artists(records, ctx)
+    _ensure_albums(records, ctx)
+    now = timezone.now()
+    values = [_song_values(item.record, key, ctx, now) for key, (item, _) in by_key.items()]
+    written = {key: song_id for song_id, key in _insert_songs_sqlite(values)}
+    for key, (_, existed) in by_key.items():
+        if key in written:
+            if existed:
+                result.updated += 1
+            else:
+                result.created += 1
+    if written:
+        # Every written song gets its artist list anew.
+        _write_song_artists(
+            list(written.values()),
+            [
+                [song_id, ctx.artist_ids[artist_key(name)], position]
+                for key, song_id in written.items()
+                for position, name in enumerate(by_key[key][0].record.artists)
+            ],
+        )
+
+
+def _write_song_artists(song_ids: list[int], rows: list[list[int]]) -> None:
+    """SQLite: replace the artist lists of these songs with ``rows`` (song, artist, position)."""
+    table = SongArtist._meta.db_table
+    with connection.cursor() as cursor:
+        placeholders = ", ".join(["%s"] * len(song_ids))
+        cursor.execute(f"DELETE FROM {table} WHERE song_id IN ({placeholders})", song_ids)
+        if rows:
+            values = ", ".join(["(%s, %s, %s)"] * len(rows))
             cursor.execute(
-                f"DELETE FROM {table} t USING unnest(string_to_array(%s, ',')::bigint[]) "
-                f"AS v(id) WHERE t.song_id = v.id",
-                [",".join(map(str, song_ids))],
+                f"INSERT INTO {table} (song_id, artist_id, position) VALUES {values}",
+                [v for row in rows for v in row],
             )
-            if rows:
-                _copy(cursor, table, columns, rows)
-        else:
-            placeholders = ", ".join(["%s"] * len(song_ids))
-            cursor.execute(f"DELETE FROM {table} WHERE song_id IN ({placeholders})", song_ids)
-            if rows:
-                values = ", ".join(["(%s, %s, %s)"] * len(rows))
-                cursor.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}",
-                    [v for row in rows for v in row],
-                )
 
 
-def _record_words(values: list) -> set[str]:
-    title_norm, artists_norm, album_norm = values[14], values[15], values[16]
-    return {w for w in f"{title_norm} {artists_norm} {album_norm}".split() if len(w) <= 100}
+def _new_words(search_texts, ctx: UpsertContext) -> set[str]:
+    """Words of the songs' search columns that this import has not written yet."""
+    words: set[str] = set()
+    for texts in search_texts:
+        for text in texts:
+            words.update(text.split())
+    return {w for w in words - ctx.words_seen if len(w) <= 100}
 
 
 def _analyze() -> None:
@@ -386,7 +585,7 @@ def _analyze() -> None:
 
 
 def song_upsert_many(
-    *, records: Sequence[SongRecord], ctx: UpsertContext | None = None
+    *, records: Sequence[SongRecord | PreparedRecord], ctx: UpsertContext | None = None
 ) -> UpsertResult:
     """Create or update the songs ``records`` describe, in one transaction.
 
@@ -398,59 +597,44 @@ def song_upsert_many(
     result = UpsertResult()
     if not records:
         return result
-    if connection.vendor != "postgresql" and len(records) > _SQLITE_BATCH:
+    postgres = connection.vendor == "postgresql"
+    if not postgres and len(records) > _SQLITE_BATCH:
         # SQLite binds at most 32,766 parameters a statement: write big batches in parts.
         for start in range(0, len(records), _SQLITE_BATCH):
             part = song_upsert_many(records=records[start : start + _SQLITE_BATCH], ctx=ctx)
             result.created += part.created
             result.updated += part.updated
             result.unchanged += part.unchanged
-            result.song_ids += part.song_ids
         return result
+    items = [
+        r if isinstance(r, PreparedRecord) else prepare(r, copy_text=postgres) for r in records
+    ]
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if postgres:
             # Don't wait for the WAL flush at each batch's commit. A crash may lose the last
             # few batches, never corrupt anything, and re-running the import (idempotent)
             # writes them again.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
-        _ensure_artists(records, ctx)
-        _ensure_albums(records, ctx)
-        resolved = _resolve_keys(records)
-        now = timezone.now()
-        by_key: dict[str, tuple[SongRecord, bool]] = {}
-        for record, (key, existed) in zip(records, resolved, strict=True):
+        by_key: dict[str, tuple[PreparedRecord, bool]] = {}
+        for item, (key, existed) in zip(items, _resolve_keys(items), strict=True):
             if key in by_key:
                 result.unchanged += 1  # the line repeats a song of this batch: merged into it
-                record = _merge(by_key[key][0], record)
-            by_key[key] = (record, existed)
-        values = {key: _song_values(r, key, ctx, now) for key, (r, _) in by_key.items()}
-        written = {key: song_id for song_id, key in _insert_songs(list(values.values()))}
-        for key, (_, existed) in by_key.items():
-            if key not in written:
-                result.unchanged += 1
-            elif existed:
-                result.updated += 1
-            else:
-                result.created += 1
-        result.song_ids = list(written.values())
-        if written:
-            # Every written song gets its artist list anew: a song counted as new may, in a race
-            # with another import, have been written by it a moment ago.
-            _write_song_artists(
-                list(written.values()),
-                [
-                    [song_id, ctx.artist_ids[artist_key(name)], position]
-                    for key, song_id in written.items()
-                    for position, name in enumerate(by_key[key][0].artists)
-                ],
+                item = prepare(_merge(by_key[key][0].record, item.record), copy_text=postgres)
+            by_key[key] = (item, existed)
+        words = _new_words((item.search_text for item, _ in by_key.values()), ctx)
+        if postgres:
+            result.created, result.updated = _write_postgres(
+                {key: item for key, (item, _) in by_key.items()}, timezone.now()
             )
-            words = set().union(*(_record_words(values[k]) for k in written)) - ctx.words_seen
-            if words:
-                SearchWord.objects.bulk_create(
-                    [SearchWord(word=w) for w in words], ignore_conflicts=True
-                )
-                ctx.words_seen |= words
+        else:
+            _write_sqlite(by_key, ctx, result)
+        result.unchanged += len(by_key) - result.created - result.updated
+        if words:
+            SearchWord.objects.bulk_create(
+                [SearchWord(word=w) for w in words], ignore_conflicts=True
+            )
+            ctx.words_seen |= words
     ctx.songs_written += result.created
     if ctx.songs_written >= ctx.next_analyze:
         _analyze()

@@ -1,13 +1,17 @@
 import gzip
 import io
 import json
+import random
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
+from catalog import upsert
 from catalog.models import Album, Artist, SearchWord, Song
-from catalog.services import ImportFileError, song_export, song_import
+from catalog.records import SongRecord
+from catalog.services import ImportFileError, song_export, song_import, song_records_upsert
+from catalog.upsert import prepare
 from tests.catalog.conftest import HEADER
 
 GOOD = (
@@ -353,3 +357,53 @@ def test_a_key_held_by_another_song_is_not_overwritten(write_file):
         ("Song", "USABC2400001"),
     }
     assert song_import(path=path).unchanged == 1  # and the new song is found next time
+
+
+@pytest.mark.django_db
+def test_text_that_copy_and_array_literals_treat_specially_is_stored_as_given():
+    # PostgreSQL receives rows as COPY text with the artists as array literals: tabs,
+    # newlines, backslashes, quotes, commas and braces must all arrive unchanged.
+    title = 'Tab\there, new\nline, back\\slash, "quoted" {braced}\r'
+    artists = ['Art "The" \\ Ist', "Comma, Inc.", "{Braces}", "NULL"]
+    song_records_upsert(
+        records=[SongRecord(title=title, artists=artists, album="Al\\bum\t{1}", isrc=None)]
+    )
+    song = Song.objects.get()
+    assert song.title == title
+    assert [sa.artist.name for sa in song.song_artists.order_by("position")] == artists
+    assert song.album.title == "Al\\bum\t{1}"
+    assert song.artist_names == ", ".join(artists)
+
+
+def _random_batch(rng: random.Random) -> list[SongRecord]:
+    """Records that often share Spotify ids, ISRCs and metadata, in every combination."""
+    return [
+        SongRecord(
+            title=rng.choice(["One", "Two"]),
+            artists=[rng.choice(["A", "B"])],
+            album=rng.choice([None, "X"]),
+            spotify_id=rng.choice([None, None, "0" * 21 + "1", "0" * 21 + "2"]),
+            isrc=rng.choice([None, None, "USABC2400001", "USABC2400002"]),
+        )
+        for _ in range(rng.randint(1, 6))
+    ]
+
+
+@pytest.mark.django_db
+def test_batches_with_nothing_shared_skip_the_record_by_record_walk(monkeypatch):
+    """The shortcut for unrelated records must give what the full walk gives."""
+    rng = random.Random(7)
+    shortcut_taken = 0
+    for _ in range(400):
+        items = [prepare(r, copy_text=False) for r in _random_batch(rng)]
+        fast = upsert._resolve_keys(items)
+        with monkeypatch.context() as patched:
+            patched.setattr(upsert, "_unrelated", lambda *args: False)
+            walked = upsert._resolve_keys(items)
+        assert fast == walked
+        shortcut_taken += upsert._unrelated(
+            items,
+            {i.record.spotify_id for i in items if i.record.spotify_id},
+            {i.record.isrc for i in items if i.record.isrc},
+        )
+    assert 50 < shortcut_taken < 400  # both ways were exercised
