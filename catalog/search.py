@@ -20,6 +20,7 @@ Finding and ranking are separate, after the measurements in SEARCH.md:
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from django.db import connection
 from django.db.models import Prefetch
 from rapidfuzz.distance import OSA
 
-from catalog.models import SearchWord, Song, SongArtist
+from catalog.models import Album, Artist, SearchWord, Song, SongArtist
 from catalog.normalize import normalize
 
 MAX_TERMS = 8
@@ -244,6 +245,11 @@ def _tsquery(terms: list[Term], filters: SearchFilters) -> str:
     return " & ".join(groups)
 
 
+# What ranking needs of a candidate, read by the index branch that finds it: joining the
+# candidates back to the table would visit every one of them twice.
+_CANDIDATE_COLUMNS = "id, popularity, title_norm, artists_norm, album_norm"
+
+
 def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, cap: int):
     """Candidate ids from the indexes: exact/prefix titles, and full-text matches.
 
@@ -254,7 +260,9 @@ def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, c
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
     titles = list(dict.fromkeys([normalized, corrected(terms)]))
-    branches = [f"(SELECT id FROM {table} WHERE title_norm LIKE %s{where} LIMIT %s)"] * len(titles)
+    branches = [
+        f"(SELECT {_CANDIDATE_COLUMNS} FROM {table} WHERE title_norm LIKE %s{where} LIMIT %s)"
+    ] * len(titles)
     args: list[Any] = [a for title in titles for a in (f"{title}%", *params, cap)]
     tsquery = _tsquery(terms, filters)
     if tsquery:
@@ -262,8 +270,8 @@ def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, c
         document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm)"
         broad_sql = "".join(f" AND {document} LIKE %s" for _ in broad)
         branches.append(
-            f"(SELECT id FROM {table} WHERE {PG_DOCUMENT} @@ to_tsquery('simple', %s)"
-            f"{broad_sql}{where} LIMIT %s)"
+            f"(SELECT {_CANDIDATE_COLUMNS} FROM {table} "
+            f"WHERE {PG_DOCUMENT} @@ to_tsquery('simple', %s){broad_sql}{where} LIMIT %s)"
         )
         args += [tsquery, *(f"% {t.text}%" for t in broad), *params, cap]
     return " UNION ".join(branches), args
@@ -284,7 +292,7 @@ def _candidates_sqlite(normalized: str, terms: list[Term], filters: SearchFilter
         # As on PostgreSQL: a query of one- and two-letter prefixes only looks at titles.
         groups, args = ["FALSE"], []
     sql = (
-        f"SELECT id FROM {table} WHERE (title_norm LIKE %s OR title_norm LIKE %s "
+        f"SELECT {_CANDIDATE_COLUMNS} FROM {table} WHERE (title_norm LIKE %s OR title_norm LIKE %s "
         f"OR ({' AND '.join(groups)})){where} LIMIT %s"
     )
     return sql, [f"{normalized}%", f"{corrected(terms)}%", *args, *params, cap]
@@ -360,34 +368,74 @@ def song_search(
     else:
         candidates, candidate_args = _candidates_sqlite(normalized, terms, filters, cap)
     score, score_args = _score_sql(normalized, terms)
-    table = Song._meta.db_table
     # One statement: candidates from the indexes, scored and ordered by the database, and
-    # only the page (with the candidate count) comes back.
-    sql = (
+    # only the page comes back, with what a result shows (album, ordered artists) and the
+    # candidate count.
+    page_sql = (
         f"WITH c AS ({candidates}), "
-        f"d AS (SELECT s.id, s.popularity, s.title_norm AS t, "
-        f"' ' || s.title_norm || ' ' AS pt, ' ' || s.artists_norm || ' ' AS pa, "
-        f"' ' || s.album_norm || ' ' AS pl FROM {table} s JOIN c ON c.id = s.id), "
-        f"e AS (SELECT id, popularity, {score} AS score FROM d) "
-        f"SELECT id, score, count(*) OVER () FROM e "
-        f"ORDER BY score DESC, COALESCE(popularity, 0) DESC, id LIMIT %s OFFSET %s"
+        f"d AS (SELECT id, popularity, title_norm AS t, ' ' || title_norm || ' ' AS pt, "
+        f"' ' || artists_norm || ' ' AS pa, ' ' || album_norm || ' ' AS pl FROM c), "
+        f"e AS (SELECT id, popularity, {score} AS score FROM d), "
+        f"p AS (SELECT id, score, popularity, count(*) OVER () AS total FROM e "
+        f"ORDER BY score DESC, COALESCE(popularity, 0) DESC, id LIMIT %s OFFSET %s) "
+        f"{_page_select()} ORDER BY p.score DESC, COALESCE(p.popularity, 0) DESC, p.id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*candidate_args, *score_args, limit, offset])
-        page = cursor.fetchall()
-        if page:
-            total = page[0][2]
-        else:
+    songs = list(Song.objects.raw(page_sql, [*candidate_args, *score_args, limit, offset]))
+    if songs:
+        total = songs[0].search_total
+    else:
+        with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM ({candidates}) AS c", candidate_args)
             total = cursor.fetchone()[0]
-    songs = songs_by_ids([song_id for song_id, _, _ in page])
-    # A song deleted since the ranking query is left out rather than failing the search.
-    results = [
-        ScoredSong(songs[song_id], round(float(s), 3)) for song_id, s, _ in page if song_id in songs
-    ]
+    results = [ScoredSong(_with_album_and_artists(song), round(float(song.search_score), 3))
+               for song in songs]  # fmt: skip
     took_ms = round((time.perf_counter() - started) * 1000, 2)
     # Each index branch stops at the cap; under it, every match was counted.
     return SearchResult(results, total, total < cap, normalized, terms, took_ms)
+
+
+def _page_select() -> str:
+    """The columns of a page of results: the song, its album's brief and its artists in
+    order as a JSON list of [id, name, spotify_id], in one row per song."""
+    song, album = Song._meta.db_table, Album._meta.db_table
+    song_artist, artist = SongArtist._meta.db_table, Artist._meta.db_table
+    if connection.vendor == "postgresql":
+        artists = (
+            f"(SELECT json_agg(json_build_array(a.id, a.name, a.spotify_id) ORDER BY sa.position)"
+            f" FROM {song_artist} sa JOIN {artist} a ON a.id = sa.artist_id"
+            f" WHERE sa.song_id = s.id)"
+        )
+    else:
+        artists = (
+            f"(SELECT json_group_array(json_array(x.id, x.name, x.spotify_id)) FROM "
+            f"(SELECT a.id, a.name, a.spotify_id FROM {song_artist} sa JOIN {artist} a "
+            f"ON a.id = sa.artist_id WHERE sa.song_id = s.id ORDER BY sa.position) AS x)"
+        )
+    return (
+        f"SELECT s.*, p.score AS search_score, p.total AS search_total, "
+        f"al.title AS search_album_title, al.spotify_id AS search_album_spotify_id, "
+        f"{artists} AS search_artists FROM p JOIN {song} s ON s.id = p.id "
+        f"LEFT JOIN {album} al ON al.id = s.album_id"
+    )
+
+
+def _with_album_and_artists(song: Song) -> Song:
+    """Attach what the page query read to the song, as the serializer reads it: the album
+    (its brief fields; the rest load on access) and the artists (``display_artists``)."""
+    if song.album_id is not None:
+        song.album = Album.from_db(
+            connection.alias,
+            ["id", "title", "spotify_id"],
+            [song.album_id, song.search_album_title, song.search_album_spotify_id],
+        )
+    artists = song.search_artists
+    if isinstance(artists, str):  # SQLite hands JSON back as text
+        artists = json.loads(artists)
+    song.display_artists = [
+        {"id": artist_id, "name": name, "spotify_id": spotify_id}
+        for artist_id, name, spotify_id in artists or []
+    ]
+    return song
 
 
 def songs_for_display():
@@ -398,9 +446,3 @@ def songs_for_display():
             queryset=SongArtist.objects.select_related("artist").order_by("position"),
         )
     )
-
-
-def songs_by_ids(ids: list[int]) -> dict[int, Song]:
-    if not ids:
-        return {}
-    return {song.id: song for song in songs_for_display().filter(id__in=ids)}

@@ -18,6 +18,17 @@ def _datetime(value):
     return None if value is None else _DATETIME.to_representation(value)
 
 
+def _artists(song: Song) -> list[dict]:
+    """The song's artists in order; search reads them with the page (``display_artists``)."""
+    artists = getattr(song, "display_artists", None)
+    if artists is not None:
+        return artists
+    return [
+        {"id": sa.artist.id, "name": sa.artist.name, "spotify_id": sa.artist.spotify_id}
+        for sa in song.song_artists.all()
+    ]
+
+
 class SongArtistSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="artist.id")
     name = serializers.CharField(source="artist.name")
@@ -74,10 +85,7 @@ class SongSerializer(serializers.ModelSerializer):
         return {
             "id": song.id,
             "title": song.title,
-            "artists": [
-                {"id": sa.artist.id, "name": sa.artist.name, "spotify_id": sa.artist.spotify_id}
-                for sa in song.song_artists.all()
-            ],
+            "artists": _artists(song),
             "artist_names": song.artist_names,
             "album": None
             if album is None

@@ -115,3 +115,22 @@ def test_the_fast_song_representation_equals_drf_generic_output(demo_catalog):
     for song in songs_for_display().filter(title__in=["Halo", "Crazy in Love", "Hoppípolla"]):
         fast = SongSerializer().to_representation(song)
         assert fast == serializers.ModelSerializer.to_representation(SongSerializer(), song)
+
+
+def test_search_results_read_with_the_page_equal_the_songs_loaded_by_the_orm(demo_catalog):
+    """Search reads each result's album and artists in its ranking query; what it shows
+    must be what the song's own rows say."""
+    from catalog.search import song_search, songs_for_display
+    from catalog.serializers import SongSerializer
+
+    Song.objects.filter(title="Crazy in Love").update(
+        audio_features={"tempo": 99.9}, explicit=True, popularity=70
+    )
+    Song.objects.filter(title="Halo").update(album=None)  # a result without an album
+    for query in ["crazy in love", "halo", "sigur ros", "love"]:
+        hits = song_search(query=query, limit=10).results
+        assert hits, query
+        loaded = {s.id: s for s in songs_for_display().filter(id__in=[h.song.id for h in hits])}
+        for hit in hits:
+            expected = SongSerializer().to_representation(loaded[hit.song.id])
+            assert SongSerializer().to_representation(hit.song) == expected
