@@ -251,7 +251,7 @@ _CANDIDATE_COLUMNS = "id, popularity, title_norm, artists_norm, album_norm"
 
 
 def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, cap: int):
-    """Candidate ids from the indexes: exact/prefix titles, and full-text matches.
+    """Candidates from the indexes: exact and prefix titles, and full-text matches.
 
     A broad term (see _is_broad) is checked on the rows the other terms found; a query of
     only broad terms ("l", "lo") looks at titles that start with it, the one index that can
@@ -260,10 +260,17 @@ def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, c
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
     titles = list(dict.fromkeys([normalized, corrected(terms)]))
-    branches = [
-        f"(SELECT {_CANDIDATE_COLUMNS} FROM {table} WHERE title_norm LIKE %s{where} LIMIT %s)"
-    ] * len(titles)
-    args: list[Any] = [a for title in titles for a in (f"{title}%", *params, cap)]
+    # Exact titles apart: when more titles start with the query than the cap takes, the
+    # prefix branch returns an arbitrary part of them, and the exact one must not be missed.
+    exact = f"title_norm IN ({', '.join(['%s'] * len(titles))})"
+    branches, args = [], []
+    for condition, values in [(exact, titles)] + [
+        ("title_norm LIKE %s", [f"{t}%"]) for t in titles
+    ]:
+        branches.append(
+            f"(SELECT {_CANDIDATE_COLUMNS} FROM {table} WHERE {condition}{where} LIMIT %s)"
+        )
+        args += [*values, *params, cap]
     tsquery = _tsquery(terms, filters)
     if tsquery:
         broad = [t for t in terms if _is_broad(t)]
@@ -278,7 +285,7 @@ def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, c
 
 
 def _candidates_sqlite(normalized: str, terms: list[Term], filters: SearchFilters, cap: int):
-    """Candidate ids by a scan: every term (or a correction) starts a word somewhere."""
+    """Candidates by a scan: every term (or a correction) starts a word somewhere."""
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
     document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm || ' ')"
@@ -291,11 +298,17 @@ def _candidates_sqlite(normalized: str, terms: list[Term], filters: SearchFilter
     if all(_is_broad(t) for t in terms):
         # As on PostgreSQL: a query of one- and two-letter prefixes only looks at titles.
         groups, args = ["FALSE"], []
+    fixed = corrected(terms)
+    # Exact titles apart, as on PostgreSQL: the scan stops at the cap wherever it is.
     sql = (
-        f"SELECT {_CANDIDATE_COLUMNS} FROM {table} WHERE (title_norm LIKE %s OR title_norm LIKE %s "
-        f"OR ({' AND '.join(groups)})){where} LIMIT %s"
+        f"SELECT * FROM (SELECT {_CANDIDATE_COLUMNS} FROM {table} "
+        f"WHERE title_norm IN (%s, %s){where} LIMIT %s) UNION "
+        f"SELECT * FROM (SELECT {_CANDIDATE_COLUMNS} FROM {table} "
+        f"WHERE (title_norm LIKE %s OR title_norm LIKE %s "
+        f"OR ({' AND '.join(groups)})){where} LIMIT %s)"
     )
-    return sql, [f"{normalized}%", f"{corrected(terms)}%", *args, *params, cap]
+    return sql, [normalized, fixed, *params, cap,
+                 f"{normalized}%", f"{fixed}%", *args, *params, cap]  # fmt: skip
 
 
 def _score_sql(normalized: str, terms: list[Term]) -> tuple[str, list[Any]]:

@@ -155,3 +155,21 @@ def test_one_and_two_letter_prefixes(db):
         ("Bohemian Rhapsody", "Queen"),
         ("Under Pressure", "Queen, David Bowie"),
     ]
+
+
+def test_an_exact_title_is_found_when_more_titles_start_with_it_than_the_cap(db, settings):
+    settings.SEARCH_CANDIDATE_CAP = 5
+    if connection.vendor == "postgresql":
+        # As on a big table: rows come in table order, not in the title index's order.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_indexscan = off")
+    song_records_upsert(
+        records=[SongRecord(title=f"Love Song {n}", artists=[f"Band {n}"]) for n in range(30)]
+        + [SongRecord(title="Love", artists=["The Last One"])]
+    )
+    result = song_search(query="love")
+    assert (result.results[0].song.title, result.results[0].song.artist_names) == (
+        "Love",
+        "The Last One",
+    )
+    assert not result.total_is_exact
