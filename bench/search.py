@@ -39,7 +39,6 @@ DATABASE = "encore_bench_search"
 
 
 def connect(reload: bool, songs: int) -> None:
-
     import psycopg
 
     from bench._common import setup_django
