@@ -7,6 +7,7 @@ so memory does not grow with the file and a stopped import keeps the batches it 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -246,24 +247,48 @@ def _read_ahead(items: Iterator[Any], size: int, depth: int = 2) -> Iterator[lis
             put(exc)
 
     reader = threading.Thread(target=read, name="import-reader", daemon=True)
-    # The writing thread mostly waits on the database; when a reply arrives it needs the GIL
-    # back from the reader at once, not after the default 5 ms switch interval, or each of a
-    # batch's round trips waits on the reader.
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch_interval, 0.0005))
-    reader.start()
+    with _prompt_thread_switches():
+        reader.start()
+        try:
+            while True:
+                value = chunks.get()
+                if value is _DONE:
+                    return
+                if isinstance(value, BaseException):
+                    raise value
+                yield value
+        finally:
+            stop.set()
+            reader.join(timeout=5)
+
+
+_switching = threading.Lock()
+_switching_users = 0
+_switch_interval_before = 0.0
+
+
+@contextlib.contextmanager
+def _prompt_thread_switches() -> Iterator[None]:
+    """While readers run, hand the GIL over every 0.5 ms instead of Python's default 5 ms.
+
+    The writing thread mostly waits on the database; when a reply arrives it needs the GIL
+    back from the reader at once, or every round trip of a batch waits up to 5 ms on it.
+    The interval is process-wide: the first of concurrent imports lowers it, the last one
+    puts it back.
+    """
+    global _switching_users, _switch_interval_before
+    with _switching:
+        if _switching_users == 0:
+            _switch_interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_interval_before, 0.0005))
+        _switching_users += 1
     try:
-        while True:
-            value = chunks.get()
-            if value is _DONE:
-                return
-            if isinstance(value, BaseException):
-                raise value
-            yield value
+        yield
     finally:
-        stop.set()
-        reader.join(timeout=5)
-        sys.setswitchinterval(switch_interval)
+        with _switching:
+            _switching_users -= 1
+            if _switching_users == 0:
+                sys.setswitchinterval(_switch_interval_before)
 
 
 def song_import(

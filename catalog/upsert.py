@@ -63,18 +63,12 @@ class UpsertResult:
 
 
 def _any_of(column: str, values: Sequence[str]) -> tuple[str, list[str]]:
-    """``column`` equals one of ``values``, as SQL and parameters, for either database.
-
-    On PostgreSQL one text parameter is split on the server: no per-value placeholder or array
-    quoting. The values are normalised keys or validated ids, so they never hold the separator.
-    """
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(string_to_array(%s, E'\\x1f'))", ["\x1f".join(values)]
+    """SQLite: ``column`` equals one of ``values``, as SQL and parameters."""
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def _ensure_rows(model, key_column: str, rows: dict[str, list], columns: list[str]) -> dict:
-    """Insert the rows whose key is new, and return {key: id} for every key in ``rows``.
+    """SQLite: insert the rows whose key is new, and return {key: id} for every key in ``rows``.
 
     ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` hands back the new rows' ids in the same
     statement; only keys that existed already need a second look-up.
@@ -141,6 +135,7 @@ class PreparedRecord:
     record: SongRecord
     own_key: str
     fallback_key: str
+    artist_names: str  # joined for display
     search_text: tuple[str, str, str]  # title_norm, artists_norm, album_norm
     copy_tail: str | None  # the _STAGE_COLUMNS after seq and identity_key, COPY text format
 
@@ -154,7 +149,7 @@ def prepare(record: SongRecord, *, copy_text: bool) -> PreparedRecord:
     search_text = (title_norm[:500], artists_norm, album_norm[:500])
     tail = None
     if copy_text:
-        album_key = f"{album_norm}|{main_artist_norm}"[:1000] if record.album else None
+        album_key = _album_key(record) if record.album else None
         tail = "\t".join(
             [
                 *map(_copy_field, [
@@ -172,6 +167,7 @@ def prepare(record: SongRecord, *, copy_text: bool) -> PreparedRecord:
         record=record,
         own_key=record.identity_key() if record.spotify_id or record.isrc else fallback,
         fallback_key=fallback,
+        artist_names=artist_names,
         search_text=search_text,
         copy_tail=tail,
     )
@@ -382,14 +378,13 @@ def _insert_songs_sqlite(rows: list[list]) -> list[tuple[int, str]]:
         return cursor.fetchall()
 
 
-def _song_values(record: SongRecord, key: str, ctx: UpsertContext, now) -> list:
+def _song_values(item: PreparedRecord, key: str, ctx: UpsertContext, now) -> list:
     """A song row for SQLite, in _SONG_COLUMNS + _INSERT_ONLY order."""
-    album_id = ctx.album_ids.get(_album_key(record)) if record.album else None
-    artist_names, title_norm, artists_norm, album_norm = _display_and_search_text(record)
+    record = item.record
     return [
         record.title,
-        artist_names,
-        album_id,
+        item.artist_names,
+        ctx.album_ids.get(_album_key(record)) if record.album else None,
         record.duration_ms,
         record.isrc,
         record.release_date,
@@ -401,25 +396,12 @@ def _song_values(record: SongRecord, key: str, ctx: UpsertContext, now) -> list:
         record.album_image_url,
         record.popularity,
         record.preview_url,
-        title_norm,
-        artists_norm,
-        album_norm,
+        *item.search_text,
         key,
         MatchStatus.UNMATCHED,
         now,
         now,
     ]
-
-
-def _display_and_search_text(record: SongRecord) -> tuple[str, str, str, str]:
-    """The song's joined artist names and its three normalised search columns."""
-    artist_names = ", ".join(record.artists)[:2000]
-    return (
-        artist_names,
-        normalize(record.title)[:500],
-        normalize(artist_names)[:2000],
-        normalize(record.album)[:500] if record.album else "",
-    )
 
 
 # --- PostgreSQL: one COPY into a staging table, then set-based statements -------------------
@@ -525,7 +507,7 @@ def _write_sqlite(
     _ensure_artists(records, ctx)
     _ensure_albums(records, ctx)
     now = timezone.now()
-    values = [_song_values(item.record, key, ctx, now) for key, (item, _) in by_key.items()]
+    values = [_song_values(item, key, ctx, now) for key, (item, _) in by_key.items()]
     written = {key: song_id for song_id, key in _insert_songs_sqlite(values)}
     for key, (_, existed) in by_key.items():
         if key in written:

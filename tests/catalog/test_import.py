@@ -2,6 +2,7 @@ import gzip
 import io
 import json
 import random
+import sys
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -407,3 +408,17 @@ def test_batches_with_nothing_shared_skip_the_record_by_record_walk(monkeypatch)
             {i.record.isrc for i in items if i.record.isrc},
         )
     assert 50 < shortcut_taken < 400  # both ways were exercised
+
+
+@pytest.mark.django_db
+def test_the_thread_switch_interval_is_lowered_while_importing_and_restored_after(write_file):
+    before = sys.getswitchinterval()
+    seen = []
+    rows = "".join(f"Song {n},Artist,Album,1000,,,,\n" for n in range(30))
+    song_import(
+        path=write_file("s.csv", HEADER + rows),
+        batch_size=10,
+        on_batch=lambda progress: seen.append(sys.getswitchinterval()),
+    )
+    assert seen and all(value <= 0.0005 for value in seen)
+    assert sys.getswitchinterval() == before
