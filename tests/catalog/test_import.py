@@ -422,3 +422,23 @@ def test_the_thread_switch_interval_is_lowered_while_importing_and_restored_afte
     )
     assert seen and all(value <= 0.0005 for value in seen)
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.django_db
+def test_a_changed_line_updates_its_song_and_replaces_its_artists(write_file):
+    song_import(path=write_file("a.csv", GOOD))
+    changed = GOOD.replace("Crazy in Love,Beyoncé; JAY-Z,", "Crazy in Love,Beyoncé; JAY-Z; Guest,")
+    changed = changed.replace(
+        "Hoppípolla,Sigur Rós,Takk...,268000", "Hoppípolla,Sigur Rós,Takk...,270000"
+    )
+    song_ids = dict(Song.objects.values_list("title", "id"))
+
+    report = song_import(path=write_file("b.csv", changed))
+
+    assert (report.created, report.updated, report.unchanged) == (0, 2, 1)
+    assert dict(Song.objects.values_list("title", "id")) == song_ids
+    crazy = Song.objects.get(title="Crazy in Love")
+    names = [sa.artist.name for sa in crazy.song_artists.order_by("position")]
+    assert names == ["Beyoncé", "JAY-Z", "Guest"]
+    assert crazy.artist_names == "Beyoncé, JAY-Z, Guest"
+    assert Song.objects.get(title="Hoppípolla").duration_ms == 270000
