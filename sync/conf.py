@@ -11,6 +11,8 @@ Every value has a default, so no settings file needs to name them:
   visibility timeout (4 h) so a waiting message is never redelivered early.
 - ``SYNC_REQUEUE_LIMIT`` (3): how many times in a row the reaper re-queues a lost job.
 - ``SYNC_IMPORT_DIR`` (``MEDIA_ROOT/imports``): where uploaded import files live.
+- ``SYNC_IMPORT_FILE_RETENTION_DAYS`` (7): an import file older than this that no pending or
+  running job names is deleted by the daily purge; until then a failed import can be retried.
 - ``SYNC_TASK_QUEUE`` (``None`` = Celery's default queue): the queue job messages go to.
 """
 
@@ -45,6 +47,10 @@ def requeue_limit() -> int:
 def import_dir() -> Path:
     configured = getattr(settings, "SYNC_IMPORT_DIR", None)
     return Path(configured or Path(settings.MEDIA_ROOT) / "imports")
+
+
+def import_file_retention() -> timedelta:
+    return timedelta(days=getattr(settings, "SYNC_IMPORT_FILE_RETENTION_DAYS", 7))
 
 
 def task_queue() -> str | None:

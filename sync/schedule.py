@@ -34,4 +34,11 @@ PERIODIC_TASKS: list[PeriodicEntry] = [
         description="Fail jobs whose worker stopped beating (re-queue repeatable kinds) and "
         "resend the messages of jobs stuck pending.",
     ),
+    PeriodicEntry(
+        name="purge old import files",
+        task="sync.purge_import_files",
+        every_seconds=24 * 60 * 60,
+        description="Delete uploaded import files older than SYNC_IMPORT_FILE_RETENTION_DAYS "
+        "that no pending or running job names.",
+    ),
 ]

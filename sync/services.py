@@ -671,3 +671,33 @@ def import_file_stage(*, source: Path) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return name
+
+
+def import_files_purge(*, now: datetime | None = None) -> list[str]:
+    """Delete the import folder's files that are past their retention and not in use.
+
+    A file stays while a pending or running job names it, and for
+    ``SYNC_IMPORT_FILE_RETENTION_DAYS`` after it was last written, so a failed import can be
+    retried. Returns the names deleted; a file that vanished meanwhile is not an error.
+    """
+    root = conf.import_dir()
+    if not root.is_dir():
+        return []
+    cutoff = ((now or timezone.now()) - conf.import_file_retention()).timestamp()
+    in_use = {
+        params.get("path")
+        for params in SyncJob.objects.filter(status__in=ACTIVE_STATUSES).values_list(
+            "params", flat=True
+        )
+        if isinstance(params, dict)
+    }
+    deleted = []
+    for path in sorted(root.iterdir()):
+        try:
+            if not path.is_file() or path.name in in_use or path.stat().st_mtime >= cutoff:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        deleted.append(path.name)
+    return deleted

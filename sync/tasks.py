@@ -7,7 +7,7 @@ import logging
 from celery import Task, shared_task
 from django.db import close_old_connections
 
-from sync.services import job_run, jobs_reap_stale
+from sync.services import import_files_purge, job_run, jobs_reap_stale
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +49,12 @@ def sync_jobs_reap_task() -> dict[str, list[int]]:
             report.resent,
         )
     return {"lost": report.lost, "requeued": report.requeued, "resent": report.resent}
+
+
+@shared_task(name="sync.purge_import_files", ignore_result=True)
+def sync_import_files_purge_task() -> list[str]:
+    """Periodic (``setup_periodic_tasks``): delete import files past their retention."""
+    deleted = import_files_purge()
+    if deleted:
+        logger.info("sync: deleted %s old import files", len(deleted))
+    return deleted

@@ -222,6 +222,8 @@ SYNC_REQUEUE_LIMIT = env.int("SYNC_REQUEUE_LIMIT", default=3)  # reaper requeues
 SYNC_PENDING_RESEND_AFTER = env.int("SYNC_PENDING_RESEND_AFTER", default=600)
 # Where uploaded import files go and the only place jobs read files from.
 SYNC_IMPORT_DIR = env("SYNC_IMPORT_DIR", default=str(Path(MEDIA_ROOT) / "imports"))
+# Days an import file is kept for retries once no active job names it (then purged daily).
+SYNC_IMPORT_FILE_RETENTION_DAYS = env.int("SYNC_IMPORT_FILE_RETENTION_DAYS", default=7)
 
 # --- Catalog search -------------------------------------------------------------------------
 # How many candidates search ranks at most, per index branch (see catalog/search.py).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +12,15 @@ from django.utils import timezone
 
 from catalog.models import Song
 from sync.models import AttemptOutcome, JobStatus, JobTrigger, SyncJob
-from sync.services import JobContext, job_cancel, job_create, job_run, jobs_reap_stale
+from sync.services import (
+    JobContext,
+    import_files_purge,
+    job_cancel,
+    job_create,
+    job_run,
+    jobs_reap_stale,
+)
+from sync.tasks import sync_import_files_purge_task
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +139,30 @@ def test_a_file_the_service_cannot_read_fails_with_its_code(import_dir):
     job.refresh_from_db()
     assert (job.status, job.error_code) == (JobStatus.FAILED, "import_file")
     assert "format" in job.error_message
+
+
+def _age(path, days: float) -> None:
+    when = time.time() - days * 24 * 60 * 60
+    os.utime(path, (when, when))
+
+
+def test_old_import_files_no_active_job_names_are_purged(import_dir, songs_csv, settings):
+    settings.SYNC_IMPORT_FILE_RETENTION_DAYS = 7
+    old, recent, queued = songs_csv("old.csv"), songs_csv("recent.csv"), songs_csv("queued.csv")
+    (import_dir / "folder").mkdir()
+    _age(import_dir / old, 8)
+    _age(import_dir / recent, 6)
+    _age(import_dir / queued, 30)
+    job = SyncJob.objects.create(kind="catalog_import", params={"path": queued, "batch_size": 10})
+
+    assert sync_import_files_purge_task.apply().get() == [old]
+    assert sorted(p.name for p in import_dir.iterdir()) == ["folder", queued, recent]
+    assert import_files_purge() == []  # a second run has nothing left to do
+
+    SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
+    assert import_files_purge() == [queued]
+
+
+def test_purging_without_an_import_folder_does_nothing(settings, tmp_path):
+    settings.SYNC_IMPORT_DIR = str(tmp_path / "never-made")
+    assert import_files_purge() == []

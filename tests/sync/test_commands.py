@@ -141,3 +141,5 @@ def test_setup_periodic_tasks_writes_the_reaper_and_is_repeatable():
     assert PeriodicTask.objects.filter(task="sync.reap_stale_jobs").count() == 1
     assert not PeriodicTask.objects.filter(name="encore: retired task").exists()
     assert PeriodicTask.objects.filter(name="made by hand").exists()  # not ours to remove
+    purge = PeriodicTask.objects.get(task="sync.purge_import_files")
+    assert purge.interval.every == 24 * 60 * 60 and purge.interval.period == "seconds"
