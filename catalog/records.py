@@ -7,6 +7,7 @@ field mapping of a CSV row or a JSON Lines object into a validated ``SongRecord`
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -169,7 +170,7 @@ def _artists(value: Any) -> list[str]:
             raise RowInvalid("artists: expected a list of names")
         names = value
     elif isinstance(value, str):
-        names = value.split(ARTIST_SEPARATOR)
+        names = _json_names(value) or value.split(ARTIST_SEPARATOR)
     else:
         raise RowInvalid("artists: expected text or a list of names")
     cleaned = [n.strip() for n in names if n and n.strip()]
@@ -179,6 +180,28 @@ def _artists(value: Any) -> list[str]:
         raise RowInvalid("artists: a name is longer than 500 characters")
     # A song lists an artist once, in the position they first appear.
     return list(dict.fromkeys(cleaned))
+
+
+def _json_names(value: str) -> list[str] | None:
+    """A CSV ``artists`` cell written as a JSON list, as export writes one whose names hold
+    the separator (``["Earth; Wind", "Fire"]``); None if the cell is not such a list."""
+    if not value.lstrip().startswith("["):
+        return None
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return None
+    if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+        return names
+    return None
+
+
+def artists_cell(names: list[str]) -> str:
+    """The CSV ``artists`` cell for these names: ``A; B``, or a JSON list when a name holds
+    the separator or could be read as one (starts with ``[``)."""
+    if any(ARTIST_SEPARATOR in n for n in names) or (names and names[0].lstrip().startswith("[")):
+        return json.dumps(names, ensure_ascii=False)
+    return f"{ARTIST_SEPARATOR} ".join(names)
 
 
 def _has_bad_chars(raw: dict[str, Any]) -> str | None:

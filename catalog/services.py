@@ -27,10 +27,10 @@ from django.db.models import Prefetch, QuerySet
 from catalog.models import Song, SongArtist
 from catalog.records import (
     ACCEPTED_COLUMNS,
-    ARTIST_SEPARATOR,
     COLUMNS,
     RowInvalid,
     SongRecord,
+    artists_cell,
     parse_record,
     record_to_row,
 )
@@ -424,7 +424,7 @@ def _csv_value(key: str, value: Any) -> str:
     if value is None:
         return ""
     if key == "artists":
-        return f"{ARTIST_SEPARATOR} ".join(value)
+        return artists_cell(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -442,3 +442,27 @@ def test_a_changed_line_updates_its_song_and_replaces_its_artists(write_file):
     assert names == ["Beyoncé", "JAY-Z", "Guest"]
     assert crazy.artist_names == "Beyoncé, JAY-Z, Guest"
     assert Song.objects.get(title="Hoppípolla").duration_ms == 270000
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "artists", [["Earth; Wind", "Fire"], ["[Ingrid]", "Bob"], ["Plain", "Names"]]
+)
+def test_csv_round_trips_artist_names_holding_the_separator(tmp_path, artists):
+    song_records_upsert(records=[SongRecord(title="Tricky", artists=artists)])
+    out = io.StringIO()
+    song_export(out=out, fmt="csv")
+    path = tmp_path / "out.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    Song.objects.all().delete()
+
+    assert song_import(path=path).created == 1
+    song = Song.objects.get()
+    assert [sa.artist.name for sa in song.song_artists.order_by("position")] == artists
+
+
+@pytest.mark.django_db
+def test_a_csv_artists_cell_that_only_looks_like_json_is_split_as_usual(write_file):
+    song_import(path=write_file("a.csv", HEADER + 'Song,"[Ingrid]; Bob",,,,,,\n'))
+    song = Song.objects.get()
+    assert [sa.artist.name for sa in song.song_artists.order_by("position")] == ["[Ingrid]", "Bob"]
