@@ -71,13 +71,6 @@ class SongRecord:
     def main_artist(self) -> str:
         return self.artists[0] if self.artists else ""
 
-    def fallback_key(self) -> str:
-        """Identity by metadata: normalised title + main artist + album."""
-        return identity_key_for(
-            spotify_id=None, isrc=None, title=self.title, main_artist=self.main_artist,
-            album=self.album or "",
-        )  # fmt: skip
-
     def identity_key(self) -> str:
         return identity_key_for(
             spotify_id=self.spotify_id, isrc=self.isrc, title=self.title,
@@ -170,7 +163,14 @@ def _artists(value: Any) -> list[str]:
             raise RowInvalid("artists: expected a list of names")
         names = value
     elif isinstance(value, str):
-        names = _json_names(value) or value.split(ARTIST_SEPARATOR)
+        names = _json_names(value)
+        if names is None:
+            names = value.split(ARTIST_SEPARATOR)
+        else:
+            # A JSON list's escapes ("\u0000") became characters only now: check them.
+            problem = next(filter(None, map(_bad_text, names)), None)
+            if problem:
+                raise RowInvalid(f"artists: {problem}")
     else:
         raise RowInvalid("artists: expected text or a list of names")
     cleaned = [n.strip() for n in names if n and n.strip()]
@@ -204,23 +204,31 @@ def artists_cell(names: list[str]) -> str:
     return f"{ARTIST_SEPARATOR} ".join(names)
 
 
+def _bad_text(text: str) -> str | None:
+    """What is wrong with text no column may hold: a NUL byte, or what is not UTF-8 (bytes
+    the reader replaced with U+FFFD, or lone surrogates a JSON escape can produce)."""
+    if "\x00" in text:
+        return "contains a NUL byte"
+    if "\ufffd" in text:
+        return "is not valid UTF-8"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid UTF-8"
+    return None
+
+
 def _has_bad_chars(raw: dict[str, Any]) -> str | None:
     # Fast path: one scan of all the text for the rare row that has a bad character.
     text = "".join(v if isinstance(v, str) else "" for v in raw.values())
-    if (
-        "\x00" not in text
-        and "\ufffd" not in text
-        and not any(isinstance(v, list) for v in raw.values())
-    ):
+    if _bad_text(text) is None and not any(isinstance(v, list) for v in raw.values()):
         return None
     for key, value in raw.items():
-        values = value if isinstance(value, list) else [value]
-        for v in values:
-            if isinstance(v, str):
-                if "\x00" in v:
-                    return f"{key}: contains a NUL byte"
-                if "\ufffd" in v:
-                    return f"{key}: is not valid UTF-8"
+        for v in value if isinstance(value, list) else [value]:
+            problem = _bad_text(v) if isinstance(v, str) else None
+            if problem:
+                return f"{key}: {problem}"
     return None
 
 

@@ -5,7 +5,7 @@ and each term matches as a prefix (``bohem`` finds *bohemian*). Terms of 5+ lett
 corrected for typos against the catalog's own vocabulary (one edit from 5 letters, two from 9,
 a swap of neighbours counting as one edit): ``bohemain rapsody`` finds *Bohemian Rhapsody*.
 
-Finding and ranking are separate, after the measurements in SEARCH.md:
+Finding and ranking are separate, after the measurements in ../shared/docs/SEARCH.md:
 1. *Candidates* come from indexes and are capped (``SEARCH_CANDIDATE_CAP``): on PostgreSQL a
    full-text GIN index (prefix terms OR'd with their corrections, AND'ed across terms) plus a
    pattern index on the title for exact and prefix title matches; SQLite scans with LIKE.
@@ -408,21 +408,22 @@ def song_search(
 
 
 def _page_select() -> str:
-    """The columns of a page of results: the song, its album's brief and its artists in
-    order as a JSON list of [id, name, spotify_id], in one row per song."""
+    """The columns of a page of results: the song, its album's brief and its artists as a
+    JSON list of [position, id, name, spotify_id] (ordered in Python: SQLite's aggregate
+    promises no order), in one row per song."""
     song, album = Song._meta.db_table, Album._meta.db_table
     song_artist, artist = SongArtist._meta.db_table, Artist._meta.db_table
     if connection.vendor == "postgresql":
         artists = (
-            f"(SELECT json_agg(json_build_array(a.id, a.name, a.spotify_id) ORDER BY sa.position)"
+            f"(SELECT json_agg(json_build_array(sa.position, a.id, a.name, a.spotify_id))"
             f" FROM {song_artist} sa JOIN {artist} a ON a.id = sa.artist_id"
             f" WHERE sa.song_id = s.id)"
         )
     else:
         artists = (
-            f"(SELECT json_group_array(json_array(x.id, x.name, x.spotify_id)) FROM "
-            f"(SELECT a.id, a.name, a.spotify_id FROM {song_artist} sa JOIN {artist} a "
-            f"ON a.id = sa.artist_id WHERE sa.song_id = s.id ORDER BY sa.position) AS x)"
+            f"(SELECT json_group_array(json_array(sa.position, a.id, a.name, a.spotify_id))"
+            f" FROM {song_artist} sa JOIN {artist} a ON a.id = sa.artist_id"
+            f" WHERE sa.song_id = s.id)"
         )
     return (
         f"SELECT s.*, p.score AS search_score, p.total AS search_total, "
@@ -446,7 +447,7 @@ def _with_album_and_artists(song: Song) -> Song:
         artists = json.loads(artists)
     song.display_artists = [
         {"id": artist_id, "name": name, "spotify_id": spotify_id}
-        for artist_id, name, spotify_id in artists or []
+        for _, artist_id, name, spotify_id in sorted(artists or [], key=lambda a: a[0])
     ]
     return song
 

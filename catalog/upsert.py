@@ -16,10 +16,12 @@ artists and albums written first and their ids kept in the import's context.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+import psycopg.errors
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import (
@@ -35,13 +37,22 @@ from catalog.models import (
 from catalog.normalize import normalize
 from catalog.records import SongRecord
 
+logger = logging.getLogger(__name__)
+
+# Errors a batch meets only because another import wrote the same songs at the same moment.
+_RACES = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.UniqueViolation,
+    psycopg.errors.SerializationFailure,
+)
 _SQLITE_BATCH = 1000  # rows a SQLite statement takes (21 parameters each)
 _BOUNDED = 200_000  # entries an id cache keeps before it starts over (memory stays flat)
 
 
 @dataclass
 class UpsertContext:
-    """Caches that live for one import: ids of artists/albums and words already written."""
+    """Caches that live for one import: the vocabulary words already written and, on SQLite,
+    the ids of artists and albums (PostgreSQL joins to them in SQL instead)."""
 
     artist_ids: dict[str, int] = field(default_factory=dict)
     album_ids: dict[str, int] = field(default_factory=dict)
@@ -449,13 +460,13 @@ def _write_postgres(items: dict[str, PreparedRecord], now) -> tuple[int, int]:
         cursor.execute(f"TRUNCATE {_STAGE}, {_WRITTEN}")
         with cursor.cursor.copy(
             f"COPY {_STAGE} ({', '.join(c for c, _ in _STAGE_COLUMNS)}) FROM STDIN"
-        ) as copy:
+        ) as stage_copy:
             lines = [
                 f"{n}\t{_copy_field(key)}\t{item.copy_tail}\n"
                 for n, (key, item) in enumerate(items.items())
             ]
             for start in range(0, len(lines), 1000):
-                copy.write("".join(lines[start : start + 1000]))
+                stage_copy.write("".join(lines[start : start + 1000]))
         cursor.execute(
             f"INSERT INTO {artist} (name, name_key, created_at, updated_at) "
             f"SELECT DISTINCT ON (u.key) u.name, u.key, %(now)s, %(now)s FROM {_STAGE} st "
@@ -566,31 +577,19 @@ def _analyze() -> None:
             cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
-def song_upsert_many(
-    *, records: Sequence[SongRecord | PreparedRecord], ctx: UpsertContext | None = None
-) -> UpsertResult:
-    """Create or update the songs ``records`` describe, in one transaction.
+def _prepared(record: SongRecord | PreparedRecord, *, copy_text: bool) -> PreparedRecord:
+    if isinstance(record, PreparedRecord):
+        if record.copy_tail is not None or not copy_text:
+            return record
+        record = record.record
+    return prepare(record, copy_text=copy_text)
 
-    Idempotent: writing the same records again changes nothing and reports them unchanged.
-    Values a record leaves empty never erase stored ones (an import does not undo enrichment).
-    Within one batch a song given twice is written once, the later record winning.
-    """
-    ctx = ctx or UpsertContext()
+
+def _upsert_batch(
+    items: list[PreparedRecord], ctx: UpsertContext, postgres: bool
+) -> tuple[UpsertResult, set[str]]:
+    """One batch in one transaction; the result and the vocabulary words it wrote."""
     result = UpsertResult()
-    if not records:
-        return result
-    postgres = connection.vendor == "postgresql"
-    if not postgres and len(records) > _SQLITE_BATCH:
-        # SQLite binds at most 32,766 parameters a statement: write big batches in parts.
-        for start in range(0, len(records), _SQLITE_BATCH):
-            part = song_upsert_many(records=records[start : start + _SQLITE_BATCH], ctx=ctx)
-            result.created += part.created
-            result.updated += part.updated
-            result.unchanged += part.unchanged
-        return result
-    items = [
-        r if isinstance(r, PreparedRecord) else prepare(r, copy_text=postgres) for r in records
-    ]
     with transaction.atomic():
         if postgres:
             # Don't wait for the WAL flush at each batch's commit. A crash may lose the last
@@ -616,7 +615,45 @@ def song_upsert_many(
             SearchWord.objects.bulk_create(
                 [SearchWord(word=w) for w in words], ignore_conflicts=True
             )
-            ctx.words_seen |= words
+    return result, words
+
+
+def song_upsert_many(
+    *, records: Sequence[SongRecord | PreparedRecord], ctx: UpsertContext | None = None
+) -> UpsertResult:
+    """Create or update the songs ``records`` describe, in one transaction.
+
+    Idempotent: writing the same records again changes nothing and reports them unchanged.
+    Values a record leaves empty never erase stored ones (an import does not undo enrichment).
+    Within one batch a song given twice is written once, the later record winning.
+    """
+    ctx = ctx or UpsertContext()
+    if not records:
+        return UpsertResult()
+    postgres = connection.vendor == "postgresql"
+    if not postgres and len(records) > _SQLITE_BATCH:
+        # SQLite binds at most 32,766 parameters a statement: write big batches in parts.
+        result = UpsertResult()
+        for start in range(0, len(records), _SQLITE_BATCH):
+            part = song_upsert_many(records=records[start : start + _SQLITE_BATCH], ctx=ctx)
+            result.created += part.created
+            result.updated += part.updated
+            result.unchanged += part.unchanged
+        return result
+    items = [_prepared(r, copy_text=postgres) for r in records]
+    for attempt in (1, 2):
+        try:
+            result, words = _upsert_batch(items, ctx, postgres)
+            break
+        except (IntegrityError, OperationalError) as exc:
+            # Two imports writing the same new songs at once can deadlock (songs go in in file
+            # order, so that ids follow the file), or both find a Spotify id free and one
+            # then trips on the other's row. The batch rolled back; written again it finds
+            # the other import's songs and updates them.
+            if attempt == 2 or not isinstance(exc.__cause__, _RACES):
+                raise
+            logger.info("import batch hit a concurrent import (%s); writing it again", exc)
+    ctx.words_seen |= words
     ctx.songs_written += result.created
     if ctx.songs_written >= ctx.next_analyze:
         _analyze()

@@ -696,6 +696,10 @@ def import_files_purge(*, now: datetime | None = None) -> list[str]:
         try:
             if not path.is_file() or path.name in in_use or path.stat().st_mtime >= cutoff:
                 continue
+            # A job (a retry, say) may have named the file since the list above was read.
+            active = SyncJob.objects.filter(status__in=ACTIVE_STATUSES, params__path=path.name)
+            if active.exists():
+                continue
             path.unlink()
         except FileNotFoundError:
             continue

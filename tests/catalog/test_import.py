@@ -3,13 +3,16 @@ import io
 import json
 import random
 import sys
+import threading
 
+import psycopg.errors
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection
 from django.db.models import Count
 
 from catalog import upsert
-from catalog.models import Album, Artist, SearchWord, Song
+from catalog.models import Album, Artist, SearchWord, Song, SongArtist
 from catalog.records import SongRecord
 from catalog.services import ImportFileError, song_export, song_import, song_records_upsert
 from catalog.upsert import prepare
@@ -391,8 +394,8 @@ def _random_batch(rng: random.Random) -> list[SongRecord]:
 
 
 @pytest.mark.django_db
-def test_batches_with_nothing_shared_skip_the_record_by_record_walk(monkeypatch):
-    """The shortcut for unrelated records must give what the full walk gives."""
+def test_the_shortcut_for_unrelated_batches_gives_what_the_walk_gives(monkeypatch):
+    """Batches with nothing shared skip the record-by-record walk: same keys either way."""
     rng = random.Random(7)
     shortcut_taken = 0
     for _ in range(400):
@@ -466,3 +469,131 @@ def test_a_csv_artists_cell_that_only_looks_like_json_is_split_as_usual(write_fi
     song_import(path=write_file("a.csv", HEADER + 'Song,"[Ingrid]; Bob",,,,,,\n'))
     song = Song.objects.get()
     assert [sa.artist.name for sa in song.song_artists.order_by("position")] == ["[Ingrid]", "Bob"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        ('"[""A\\u0000B""]"', "artists: contains a NUL byte"),
+        ('"[""A\\ud800B""]"', "artists: is not valid UTF-8"),
+    ],
+)
+def test_a_json_artists_cell_hiding_bad_characters_is_a_bad_row(write_file, cell, reason):
+    text = HEADER + "Good,Artist,,,,,,\n" + f"Bad,{cell},,,,,,\n"
+    report = song_import(path=write_file("a.csv", text))
+    assert (report.created, report.skipped) == (1, 1)
+    assert [(e.line, e.reason) for e in report.errors] == [(3, reason)]
+
+
+@pytest.mark.django_db
+def test_a_json_lines_value_with_a_lone_surrogate_is_a_bad_row(write_file):
+    lines = ['{"title": "Good"}', '{"title": "Bad \\ud800"}']
+    report = song_import(path=write_file("a.jsonl", "\n".join(lines) + "\n"))
+    assert (report.created, report.skipped) == (1, 1)
+    assert report.errors[0].reason == "title: is not valid UTF-8"
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's concurrent writes and errors"
+)
+
+
+def _records(n: int, artist: str = "Racer") -> list[SongRecord]:
+    return [
+        SongRecord(title=f"Race {i}", artists=[f"{artist} {i}"], spotify_id=f"{i:022d}")
+        for i in range(n)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+@postgres_only
+def test_two_imports_of_the_same_songs_at_once_both_finish(monkeypatch):
+    """In opposite orders they deadlock, or one trips on the other's Spotify id: the batch
+    that fails is written again, both finish, and the songs exist once."""
+    # Different artists, so that neither import waits on the other before the songs.
+    first, second = _records(300), list(reversed(_records(300, artist="Rider")))
+    errors: list[BaseException] = []
+    both_resolved = threading.Barrier(2, timeout=10)
+    resolve = upsert._resolve_keys
+
+    waited: set[int] = set()
+
+    def resolve_then_wait(items):
+        keys = resolve(items)
+        if threading.get_ident() not in waited:  # a batch written again goes straight on
+            waited.add(threading.get_ident())
+            both_resolved.wait()
+        return keys
+
+    monkeypatch.setattr(upsert, "_resolve_keys", resolve_then_wait)
+
+    def run(batch: list[SongRecord]) -> None:
+        try:
+            song_records_upsert(records=batch, batch_size=300)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(batch,)) for batch in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Song.objects.count() == 300 and SongArtist.objects.count() == 300
+    assert Artist.objects.count() == 600
+
+
+@pytest.mark.django_db
+@postgres_only
+def test_a_batch_that_meets_a_concurrent_import_is_written_again(monkeypatch):
+    calls = []
+    write = upsert._write_postgres
+
+    def racing_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("duplicate key") from psycopg.errors.UniqueViolation()
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(upsert, "_write_postgres", racing_once)
+    result = upsert.song_upsert_many(records=_records(3))
+    assert len(calls) == 2 and result.created == 3
+    assert Song.objects.count() == 3
+
+
+@pytest.mark.django_db
+@postgres_only
+def test_a_batch_failing_for_another_reason_is_not_written_again(monkeypatch):
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        raise IntegrityError("null value") from psycopg.errors.NotNullViolation()
+
+    monkeypatch.setattr(upsert, "_write_postgres", failing)
+    with pytest.raises(IntegrityError):
+        upsert.song_upsert_many(records=_records(3))
+    assert len(calls) == 1
+
+
+def test_a_prepared_row_has_one_field_for_each_staging_column():
+    record = SongRecord(title="T", artists=["A", "B"], album="Al", isrc="USABC2400001")
+    tail = prepare(record, copy_text=True).copy_tail
+    # seq and identity_key are written in front of the prepared part
+    assert len(tail.split("\t")) == len(upsert._STAGE_COLUMNS) - 2
+
+
+def test_overlapping_imports_keep_the_switch_interval_low_until_the_last_ends():
+    from catalog.services import _prompt_thread_switches
+
+    before = sys.getswitchinterval()
+    first, second = _prompt_thread_switches(), _prompt_thread_switches()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() <= 0.0005  # the second import still runs
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before

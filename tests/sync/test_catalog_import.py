@@ -166,3 +166,18 @@ def test_old_import_files_no_active_job_names_are_purged(import_dir, songs_csv, 
 def test_purging_without_an_import_folder_does_nothing(settings, tmp_path):
     settings.SYNC_IMPORT_DIR = str(tmp_path / "never-made")
     assert import_files_purge() == []
+
+
+def test_a_file_a_job_names_after_the_purge_listed_jobs_is_kept(import_dir, songs_csv, monkeypatch):
+    name = songs_csv("late.csv")
+    _age(import_dir / name, 30)
+    real_iterdir = type(import_dir).iterdir
+
+    def iterdir_then_retry(folder):
+        # A retry naming the file arrives between the purge's job query and its deletes.
+        SyncJob.objects.create(kind="catalog_import", params={"path": name, "batch_size": 10})
+        return real_iterdir(folder)
+
+    monkeypatch.setattr(type(import_dir), "iterdir", iterdir_then_retry)
+    assert import_files_purge() == []
+    assert (import_dir / name).exists()
