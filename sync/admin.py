@@ -38,7 +38,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from core.exceptions import ApplicationError
 from sync.kinds import CatalogImportParams
-from sync.models import JobStatus, JobTrigger, SyncJob, SyncJobAttempt
+from sync.models import ATTEMPT_FIELDS, JobStatus, JobTrigger, SyncJob, SyncJobAttempt
 from sync.registry import JobKind, TargetPolicy, all_kinds, get_kind
 from sync.selectors import jobs_active, jobs_progress, jobs_slower_than, with_run_time
 from sync.services import (
@@ -88,17 +88,7 @@ class SyncJobAttemptInline(admin.TabularInline):
     model = SyncJobAttempt
     extra = 0
     can_delete = False
-    fields = (
-        "number",
-        "outcome",
-        "started_at",
-        "finished_at",
-        "error_code",
-        "error_message",
-        "retry_in_seconds",
-        "worker",
-        "celery_task_id",
-    )
+    fields = ATTEMPT_FIELDS
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -174,3 +174,17 @@ class SyncJobAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"job #{self.job_id} attempt {self.number}: {self.outcome}"
+
+
+# What the console and the API show of an attempt, in this order.
+ATTEMPT_FIELDS: tuple[str, ...] = (
+    "number",
+    "outcome",
+    "started_at",
+    "finished_at",
+    "error_code",
+    "error_message",
+    "retry_in_seconds",
+    "worker",
+    "celery_task_id",
+)

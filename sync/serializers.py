@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from sync.models import JobStatus, SyncJob, SyncJobAttempt
+from sync.models import ATTEMPT_FIELDS, JobStatus, SyncJob, SyncJobAttempt
 from sync.selectors import job_progress
 
 
@@ -27,17 +27,7 @@ class SyncJobFilterSerializer(serializers.Serializer):
 class SyncJobAttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = SyncJobAttempt
-        fields = [
-            "number",
-            "outcome",
-            "started_at",
-            "finished_at",
-            "error_code",
-            "error_message",
-            "retry_in_seconds",
-            "worker",
-            "celery_task_id",
-        ]
+        fields = list(ATTEMPT_FIELDS)
         read_only_fields = fields
 
 
