@@ -181,13 +181,3 @@ class SearchResponseSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
     took_ms = serializers.FloatField()
     results = SearchHitSerializer(many=True)
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    detail = serializers.JSONField(allow_null=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorBodySerializer()

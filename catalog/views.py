@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import selectors
 from catalog.search import SearchFilters, song_search, songs_for_display
 from catalog.serializers import (
-    ErrorSerializer,
     SearchResponseSerializer,
     SongListInputSerializer,
     SongSearchInputSerializer,
     SongSerializer,
 )
+from core.pagination import StrictCursorPagination
 
-BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="A parameter is invalid; "
-                              "`error.message` names it.")  # fmt: skip
 FILTER_PARAMS = [
     OpenApiParameter("artist", str, description="artist name contains (accents ignored)"),
     OpenApiParameter("album", str, description="album title contains (accents ignored)"),
@@ -31,7 +28,7 @@ FILTER_PARAMS = [
 ]
 
 
-class SongPagination(CursorPagination):
+class SongPagination(StrictCursorPagination):
     """Cursor pagination over ids: stable while rows are added, and no COUNT(*) per page."""
 
     ordering = "id"
@@ -63,12 +60,12 @@ class SongViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("match_status", str),
             OpenApiParameter("limit", int, description="page size, 1-100 (default 20)"),
         ],
-        responses={200: SongSerializer(many=True), 400: BAD_REQUEST},
+        responses=SongSerializer(many=True),
     )
     def list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(summary="One song", responses={200: SongSerializer, 404: ErrorSerializer})
+    @extend_schema(summary="One song", responses=SongSerializer)
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         return super().retrieve(request, *args, **kwargs)
 
@@ -85,7 +82,7 @@ class SongViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("limit", int, description="1-100 (default 20)"),
             OpenApiParameter("offset", int, description="0-500 (SEARCH_CANDIDATE_CAP), default 0"),
         ],
-        responses={200: SearchResponseSerializer, 400: BAD_REQUEST},
+        responses=SearchResponseSerializer,
     )
     @action(detail=False, methods=["get"], pagination_class=None)
     def search(self, request: Request) -> Response:

@@ -13,3 +13,6 @@ urlpatterns = [
     path("", include("spotify_integration.urls")),
     path("api/", include("sync.urls")),
 ]
+
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

@@ -15,6 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
+from core.schema import THROTTLED
 from spotify_integration import selectors, services
 from spotify_integration.serializers import (
     AuthorizeUrlOutputSerializer,
@@ -46,8 +47,9 @@ class SpotifyConnectApi(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "spotify_connect"
+    error_responses = {503: "Spotify is not configured on this server (`spotify_not_configured`)."}
 
-    @extend_schema(responses={200: AuthorizeUrlOutputSerializer})
+    @extend_schema(request=None, responses={200: AuthorizeUrlOutputSerializer})
     def post(self, request: Request) -> Response:
         url = services.oauth_start(user=request.user, session_key=_session_key(request))
         return Response(AuthorizeUrlOutputSerializer({"authorize_url": url}).data)
@@ -74,6 +76,15 @@ class SpotifyCallbackApi(APIView):
     permission_classes = [AllowAny]  # the state, bound to the session, identifies the user
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "spotify_callback"
+    error_responses = {
+        400: "Refused: the state is missing, expired or another session's, the user denied "
+        "access, or Spotify refused the code. Nothing is stored.",
+        409: "The Spotify account is connected to another Encore user (`spotify_account_linked"
+        "_elsewhere`).",
+        429: THROTTLED,
+        502: "Spotify answered with an error.",
+        503: "Spotify is unreachable or not configured here, or refuses this app's credentials.",
+    }
 
     @extend_schema(
         parameters=[CallbackInputSerializer],

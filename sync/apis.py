@@ -7,11 +7,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.pagination import StrictLimitOffsetPagination
+from core.schema import error_response
 from sync.models import JobTrigger
 from sync.selectors import job_detail_queryset, job_list
 from sync.serializers import (
@@ -24,7 +25,7 @@ from sync.serializers import (
 from sync.services import JobRequest, job_cancel, job_create, job_retry
 
 
-class SyncJobPagination(LimitOffsetPagination):
+class SyncJobPagination(StrictLimitOffsetPagination):
     default_limit = 50
     max_limit = 200
 
@@ -44,6 +45,7 @@ class SyncJobViewSet(viewsets.ViewSet):
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAdminUser]
     lookup_value_regex = r"\d+"
+    pagination_class = SyncJobPagination
 
     @extend_schema(
         parameters=[
@@ -57,7 +59,7 @@ class SyncJobViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         filters = SyncJobFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = SyncJobPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(job_list(**filters.validated_data), request, view=self)
         return paginator.get_paginated_response(SyncJobSerializer(page, many=True).data)
 
@@ -82,14 +84,22 @@ class SyncJobViewSet(viewsets.ViewSet):
         job = get_object_or_404(job_detail_queryset(), pk=pk)
         return Response(SyncJobDetailSerializer(job).data)
 
-    @extend_schema(request=None, responses=SyncJobDetailSerializer)
+    @extend_schema(
+        request=None,
+        responses={200: SyncJobDetailSerializer, 409: error_response("The job has finished.")},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         job = job_cancel(job=get_object_or_404(job_list(), pk=pk))
         return Response(SyncJobDetailSerializer(job).data)
 
     @extend_schema(
-        request=None, responses={201: SyncJobRequestSerializer, 200: SyncJobRequestSerializer}
+        request=None,
+        responses={
+            201: SyncJobRequestSerializer,
+            200: SyncJobRequestSerializer,
+            409: error_response("Only a failed or cancelled job can be retried."),
+        },
     )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:

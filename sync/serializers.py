@@ -32,7 +32,9 @@ class SyncJobAttemptSerializer(serializers.ModelSerializer):
 
 
 class SyncJobSerializer(serializers.ModelSerializer):
-    triggered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    triggered_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     progress = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     cancel_requested = serializers.SerializerMethodField()
