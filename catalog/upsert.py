@@ -19,6 +19,7 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg.errors
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -119,18 +120,18 @@ def _album_key(record: SongRecord) -> str:
     return Album.key_for(record.album or "", record.main_artist)
 
 
-def _ensure_albums(records: Sequence[SongRecord], ctx: UpsertContext) -> None:
+def _ensure_albums(items: Sequence[PreparedRecord], ctx: UpsertContext) -> None:
     wanted: dict[str, list] = {}
-    for record in records:
-        if record.album:
-            key = _album_key(record)
+    for item in items:
+        if item.album:
+            key, title, main_artist = item.album
             if key not in ctx.album_ids and key not in wanted:
                 wanted[key] = [
-                    record.album,
-                    record.main_artist[:500],
+                    title,
+                    main_artist,
                     None,
-                    record.album_image_url,
-                    record.release_year,
+                    item.record.album_image_url,
+                    item.record.release_year,
                 ]
     if wanted:
         columns = ["title", "main_artist_name", "spotify_id", "image_url", "release_year"]
@@ -148,19 +149,29 @@ class PreparedRecord:
     fallback_key: str
     artist_names: str  # joined for display
     search_text: tuple[str, str, str]  # title_norm, artists_norm, album_norm
+    album: tuple[str, str, str] | None  # the song's album: its key, title and main artist
     copy_tail: str | None  # the _STAGE_COLUMNS after seq and identity_key, COPY text format
 
 
-def prepare(record: SongRecord, *, copy_text: bool) -> PreparedRecord:
+_OWN_ALBUM: Any = object()
+
+
+def prepare(record: SongRecord, *, copy_text: bool, album: Any = _OWN_ALBUM) -> PreparedRecord:
+    """``album``: (key, title, main artist) of the album the song keeps when it is not the
+    record's own (``_merge``), or None for none."""
     title_norm, main_artist_norm = normalize(record.title), normalize(record.main_artist)
     album_norm = normalize(record.album)
     artist_names = ", ".join(record.artists)[:2000]
     artists_norm = normalize(artist_names)[:2000]
     fallback = meta_key(title_norm, main_artist_norm, album_norm)
+    if album is _OWN_ALBUM:
+        album = None
+        if record.album:
+            album = (_album_key(record), record.album, record.main_artist[:500])
+    album_norm = normalize(album[1]) if album else ""
     search_text = (title_norm[:500], artists_norm, album_norm[:500])
     tail = None
     if copy_text:
-        album_key = _album_key(record) if record.album else None
         tail = "\t".join(
             [
                 *map(_copy_field, [
@@ -168,7 +179,7 @@ def prepare(record: SongRecord, *, copy_text: bool) -> PreparedRecord:
                     record.release_date, record.release_date_precision, record.release_year,
                     record.explicit, record.spotify_id, record.spotify_uri,
                     record.album_image_url, record.popularity, record.preview_url,
-                    *search_text, album_key, record.album, record.main_artist[:500],
+                    *search_text, *(album or (None, None, None)),
                 ]),
                 _copy_array(record.artists),
                 _copy_array([artist_key(name) for name in record.artists]),
@@ -180,6 +191,7 @@ def prepare(record: SongRecord, *, copy_text: bool) -> PreparedRecord:
         fallback_key=fallback,
         artist_names=artist_names,
         search_text=search_text,
+        album=album,
         copy_tail=tail,
     )
 
@@ -207,7 +219,7 @@ def _copy_array(values: list[str]) -> str:
 
 
 def _lookup_songs(keys: set[str], spotify_ids: set[str], isrcs: set[str]) -> list[tuple]:
-    """(identity_key, spotify_id, isrc) of the songs matching any of the given values."""
+    """(identity_key, spotify_id, isrc, id) of the songs matching any of the given values."""
     table = Song._meta.db_table
     lookups = [(c, list(v)) for c, v in (("identity_key", keys), ("spotify_id", spotify_ids),
                                          ("isrc", isrcs)) if v]  # fmt: skip
@@ -217,7 +229,7 @@ def _lookup_songs(keys: set[str], spotify_ids: set[str], isrcs: set[str]) -> lis
             # as "column = ANY(array)" PostgreSQL may choose a sequential scan instead, on a
             # table that an import grows faster than its statistics follow.
             parts = [
-                f"SELECT s.identity_key, s.spotify_id, s.isrc FROM "
+                f"SELECT s.identity_key, s.spotify_id, s.isrc, s.id FROM "
                 f"unnest(string_to_array(%s, E'\\x1f')) AS v(value) "
                 f"JOIN {table} s ON s.{column} = v.value"
                 for column, _ in lookups
@@ -230,7 +242,8 @@ def _lookup_songs(keys: set[str], spotify_ids: set[str], isrcs: set[str]) -> lis
                 clauses.append(clause)
                 params.extend(values_params)
             cursor.execute(
-                f"SELECT identity_key, spotify_id, isrc FROM {table} WHERE {' OR '.join(clauses)}",
+                f"SELECT identity_key, spotify_id, isrc, id FROM {table} "
+                f"WHERE {' OR '.join(clauses)}",
                 params,
             )
         return cursor.fetchall()
@@ -255,7 +268,9 @@ def _resolve_keys(items: Sequence[PreparedRecord]) -> list[tuple[str, bool]]:
 
     Precedence: a song with the same Spotify id, else the same ISRC, else the same metadata key.
     A song that has a *different* Spotify id (or ISRC) is never taken for the record's song:
-    one recording released twice shares an ISRC but is two Spotify tracks.
+    one recording released twice shares an ISRC but is two Spotify tracks. Of several songs
+    with the record's ISRC, the one keyed by it wins, then the oldest: the answer then does not
+    depend on songs that lines further down the file created in an earlier import of it.
     """
     records = [item.record for item in items]
     own_keys = [(item.own_key, item.fallback_key) for item in items]
@@ -266,10 +281,12 @@ def _resolve_keys(items: Sequence[PreparedRecord]) -> list[tuple[str, bool]]:
     if not rows and _unrelated(items, spotify_ids, isrcs):
         return [(item.own_key, False) for item in items]
     songs: dict[str, tuple[str | None, str | None]] = {}
+    age: dict[str, tuple[int, int]] = {}  # stored songs by id, then this batch's in file order
     by_spotify: dict[str, str] = {}
     by_isrc: dict[str, list[str]] = {}
-    for identity_key, spotify_id, isrc in rows:
+    for identity_key, spotify_id, isrc, song_id in rows:
         songs[identity_key] = (spotify_id, isrc)
+        age[identity_key] = (0, song_id)
         if spotify_id:
             by_spotify[spotify_id] = identity_key
         if isrc:
@@ -286,8 +303,7 @@ def _resolve_keys(items: Sequence[PreparedRecord]) -> list[tuple[str, bool]]:
     for r, own in zip(records, own_keys, strict=True):
         key = by_spotify.get(r.spotify_id) if r.spotify_id else None
         if key is None and r.isrc:
-            # Prefer the song whose key *is* this ISRC, then any compatible one.
-            options = sorted(by_isrc.get(r.isrc, []), key=lambda k: k != f"isrc:{r.isrc}")
+            options = sorted(by_isrc.get(r.isrc, []), key=lambda k: (k != f"isrc:{r.isrc}", age[k]))
             key = next((k for k in options if compatible(r, k)), None)
         if key is None:
             key = next((k for k in own if k in songs and compatible(r, k)), None)
@@ -300,6 +316,7 @@ def _resolve_keys(items: Sequence[PreparedRecord]) -> list[tuple[str, bool]]:
         # Later records of the batch see this one, as if it were written already.
         spotify_id, isrc = songs.get(key, (None, None))
         songs[key] = (r.spotify_id or spotify_id, r.isrc or isrc)
+        age.setdefault(key, (1, len(age)))
         if r.spotify_id:
             by_spotify[r.spotify_id] = key
         if r.isrc and key not in by_isrc.setdefault(r.isrc, []):
@@ -308,35 +325,41 @@ def _resolve_keys(items: Sequence[PreparedRecord]) -> list[tuple[str, bool]]:
     return found
 
 
-def _merge(earlier: SongRecord, later: SongRecord) -> SongRecord:
-    """One record from two lines for the same song: the later line's values win, the
-    earlier one's fill what the later leaves empty (as an import does with stored values)."""
-    merged = copy.copy(later)
+def _merge(earlier: PreparedRecord, later: PreparedRecord, *, copy_text: bool) -> PreparedRecord:
+    """One record from two lines for the same song, written as if the lines went in one after
+    the other: the later line's values win, the earlier one's fill what the later leaves
+    empty, and without an album of its own the song keeps the earlier line's album (keyed by
+    that line's main artist, as the stored album would be), whatever the batch size."""
+    merged = copy.copy(later.record)
     for name in SongRecord.__slots__:
-        if getattr(merged, name) in (None, [], "") and getattr(earlier, name) not in (None, []):
-            setattr(merged, name, getattr(earlier, name))
-    return merged
+        value = getattr(earlier.record, name)
+        if getattr(merged, name) in (None, [], "") and value not in (None, []):
+            setattr(merged, name, value)
+    album = later.album if later.record.album else earlier.album
+    return prepare(merged, copy_text=copy_text, album=album)
 
 
-# (column, PostgreSQL type, keep the stored value when the record has none)
-_SONG_COLUMNS: list[tuple[str, str, bool | None]] = [
-    ("title", "text", False),
-    ("artist_names", "text", False),
-    ("album_id", "bigint", True),
-    ("duration_ms", "integer", True),
-    ("isrc", "text", True),
-    ("release_date", "date", True),
-    ("release_date_precision", "text", True),
-    ("release_year", "integer", True),
-    ("explicit", "boolean", True),
-    ("spotify_id", "text", True),
-    ("spotify_uri", "text", True),
-    ("album_image_url", "text", True),
-    ("popularity", "integer", True),
-    ("preview_url", "text", True),
-    ("title_norm", "text", False),
-    ("artists_norm", "text", False),
-    ("album_norm", "text", None),  # follows album_id
+# (column, PostgreSQL type, what an update writes): "new" the record's value; "coalesce" the
+# record's value unless it has none; "album" and "artists" follow whether the record names an
+# album, or any artists: a record that does not keeps the stored ones.
+_SONG_COLUMNS: list[tuple[str, str, str]] = [
+    ("title", "text", "new"),
+    ("artist_names", "text", "artists"),
+    ("album_id", "bigint", "coalesce"),
+    ("duration_ms", "integer", "coalesce"),
+    ("isrc", "text", "coalesce"),
+    ("release_date", "date", "coalesce"),
+    ("release_date_precision", "text", "coalesce"),
+    ("release_year", "integer", "coalesce"),
+    ("explicit", "boolean", "coalesce"),
+    ("spotify_id", "text", "coalesce"),
+    ("spotify_uri", "text", "coalesce"),
+    ("album_image_url", "text", "coalesce"),
+    ("popularity", "integer", "coalesce"),
+    ("preview_url", "text", "coalesce"),
+    ("title_norm", "text", "new"),
+    ("artists_norm", "text", "artists"),
+    ("album_norm", "text", "album"),
 ]
 _INSERT_ONLY = [
     ("identity_key", "text"),
@@ -355,13 +378,18 @@ def _conflict_sql() -> str:
     table = Song._meta.db_table
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     new_values = {}
-    for column, _, keep in _SONG_COLUMNS:
-        if keep is None:
+    for column, _, update in _SONG_COLUMNS:
+        if update == "album":
             new_values[column] = (
                 f"CASE WHEN excluded.album_id IS NULL THEN {table}.{column} "
                 f"ELSE excluded.{column} END"
             )
-        elif keep:
+        elif update == "artists":
+            new_values[column] = (
+                f"CASE WHEN excluded.artist_names = '' THEN {table}.{column} "
+                f"ELSE excluded.{column} END"
+            )
+        elif update == "coalesce":
             new_values[column] = f"COALESCE(excluded.{column}, {table}.{column})"
         else:
             new_values[column] = f"excluded.{column}"
@@ -395,7 +423,7 @@ def _song_values(item: PreparedRecord, key: str, ctx: UpsertContext, now) -> lis
     return [
         record.title,
         item.artist_names,
-        ctx.album_ids.get(_album_key(record)) if record.album else None,
+        ctx.album_ids[item.album[0]] if item.album else None,
         record.duration_ms,
         record.isrc,
         record.release_date,
@@ -438,7 +466,7 @@ def _write_postgres(items: dict[str, PreparedRecord], now) -> tuple[int, int]:
     Python sends each row once, by COPY. Artists and albums are inserted from the stage with
     ``ON CONFLICT DO NOTHING`` (first row of the batch wins, as a key is new only once), songs
     with one upsert joined to their albums, and artist lists replaced only for songs that
-    existed: a song this statement created has none yet.
+    existed (a song this statement created has none yet) and whose record lists artists.
     """
     song, artist, album = Song._meta.db_table, Artist._meta.db_table, Album._meta.db_table
     song_artist = SongArtist._meta.db_table
@@ -494,7 +522,8 @@ def _write_postgres(items: dict[str, PreparedRecord], now) -> tuple[int, int]:
         )
         cursor.execute(
             f"DELETE FROM {song_artist} sa USING {_WRITTEN} w "
-            f"WHERE sa.song_id = w.id AND NOT w.created"
+            f"JOIN {_STAGE} st ON st.identity_key = w.identity_key "
+            f"WHERE sa.song_id = w.id AND NOT w.created AND cardinality(st.artist_keys) > 0"
         )
         cursor.execute(
             f"INSERT INTO {song_artist} (song_id, artist_id, position) "
@@ -514,9 +543,9 @@ def _write_postgres(items: dict[str, PreparedRecord], now) -> tuple[int, int]:
 def _write_sqlite(
     by_key: dict[str, tuple[PreparedRecord, bool]], ctx: UpsertContext, result: UpsertResult
 ) -> None:
-    records = [item.record for item, _ in by_key.values()]
-    _ensure_artists(records, ctx)
-    _ensure_albums(records, ctx)
+    items = [item for item, _ in by_key.values()]
+    _ensure_artists([item.record for item in items], ctx)
+    _ensure_albums(items, ctx)
     now = timezone.now()
     values = [_song_values(item, key, ctx, now) for key, (item, _) in by_key.items()]
     written = {key: song_id for song_id, key in _insert_songs_sqlite(values)}
@@ -526,8 +555,10 @@ def _write_sqlite(
                 result.updated += 1
             else:
                 result.created += 1
+    # A written song gets the record's artist list anew; a record without artists keeps the
+    # stored list (an import does not blank what it does not say).
+    written = {k: song_id for k, song_id in written.items() if by_key[k][0].record.artists}
     if written:
-        # Every written song gets its artist list anew.
         _write_song_artists(
             list(written.values()),
             [
@@ -601,7 +632,7 @@ def _upsert_batch(
         for item, (key, existed) in zip(items, _resolve_keys(items), strict=True):
             if key in by_key:
                 result.unchanged += 1  # the line repeats a song of this batch: merged into it
-                item = prepare(_merge(by_key[key][0].record, item.record), copy_text=postgres)
+                item = _merge(by_key[key][0], item, copy_text=postgres)
             by_key[key] = (item, existed)
         words = _new_words((item.search_text for item, _ in by_key.values()), ctx)
         if postgres:

@@ -8,7 +8,7 @@ import threading
 import psycopg.errors
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 
 from catalog import upsert
@@ -411,6 +411,99 @@ def test_the_shortcut_for_unrelated_batches_gives_what_the_walk_gives(monkeypatc
             {i.record.isrc for i in items if i.record.isrc},
         )
     assert 50 < shortcut_taken < 400  # both ways were exercised
+
+
+def _catalog_state() -> list[tuple]:
+    """Every song by its identity, with its album's identity and its artists in order."""
+    links: dict[int, list[str]] = {}
+    for link in SongArtist.objects.select_related("artist").order_by("song_id", "position"):
+        links.setdefault(link.song_id, []).append(link.artist.name_key)
+    return sorted(
+        (song.identity_key, song.title, song.artist_names, song.artists_norm, song.album_norm,
+         song.album.album_key if song.album_id else None, tuple(links.get(song.id, [])),
+         song.isrc, song.spotify_id, song.duration_ms, song.release_year, song.popularity)
+        for song in Song.objects.select_related("album")
+    )  # fmt: skip
+
+
+def _messy_records(rng: random.Random) -> list[SongRecord]:
+    """Lines that repeat songs with other values, leave artists or album out, and share
+    Spotify ids and ISRCs between songs."""
+    return [
+        SongRecord(
+            title=rng.choice(["One", "Two", "Three"]),
+            artists=rng.choice([[], ["A"], ["B"], ["B", "A"]]),
+            album=rng.choice([None, "X", "Y"]),
+            spotify_id=rng.choice([None, None, "0" * 21 + "1", "0" * 21 + "2"]),
+            isrc=rng.choice([None, None, "USABC2400001", "USABC2400002"]),
+            duration_ms=rng.choice([None, 1000, 2000]),
+            popularity=rng.choice([None, 10, 90]),
+        )
+        for _ in range(rng.randint(2, 14))
+    ]
+
+
+class _Undo(Exception):
+    pass
+
+
+def _state_after_import(records: list[SongRecord], batch_size: int) -> list[tuple]:
+    try:
+        with transaction.atomic():
+            song_records_upsert(records=records, batch_size=batch_size)
+            state = _catalog_state()
+            raise _Undo
+    except _Undo:
+        return state
+
+
+@pytest.mark.django_db
+def test_the_catalog_an_import_leaves_does_not_depend_on_its_batch_size():
+    """Lines of one song in one batch are merged; in separate batches the later one updates
+    the song. Both must come to the same songs, albums and artists."""
+    rng = random.Random(11)
+    for _ in range(20):
+        records = _messy_records(rng)
+        one_by_one = _state_after_import(records, batch_size=1)
+        assert _state_after_import(records, batch_size=1000) == one_by_one, records
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_a_line_without_artists_or_album_keeps_the_stored_ones(write_file, batch_size):
+    text = (
+        HEADER
+        + "Song,Artist; Guest,Album,1000,USABC2400001,,,\n"
+        + "Song (Remix),,,2000,USABC2400001,,,\n"
+    )
+    report = song_import(path=write_file("a.csv", text), batch_size=batch_size)
+    song = Song.objects.get()
+    assert [sa.artist.name for sa in song.song_artists.order_by("position")] == [
+        "Artist",
+        "Guest",
+    ]
+    assert (song.title, song.artist_names, song.duration_ms) == (
+        "Song (Remix)",
+        "Artist, Guest",
+        2000,
+    )
+    assert (song.album.title, song.album.main_artist_name) == ("Album", "Artist")
+    assert report.created == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_a_line_known_only_by_an_isrc_two_songs_share_joins_the_oldest(write_file, batch_size):
+    text = (
+        HEADER
+        + "First,A,,1000,USABC2400001,,,0000000000000000000001\n"
+        + "Second,B,,1000,USABC2400001,,,0000000000000000000002\n"
+        + "Renamed,,,1000,USABC2400001,,,\n"
+    )
+    song_import(path=write_file("a.csv", text), batch_size=batch_size)
+    titles = dict(Song.objects.values_list("spotify_id", "title"))
+    assert titles == {"0000000000000000000001": "Renamed", "0000000000000000000002": "Second"}
+    assert song_import(path=write_file("a.csv", text)).unchanged == 3
 
 
 @pytest.mark.django_db
