@@ -448,9 +448,15 @@ def _song_values(item: PreparedRecord, key: str, ctx: UpsertContext, now) -> lis
 _STAGE = "encore_song_stage"
 _WRITTEN = "encore_song_written"
 # A song row without its album id, plus what its album and artists are known by.
+# A batch stages each song's row (is_song) and, for a song given by several lines, each of
+# those lines as read (is_line; a song given once is one row, both): artists and albums are
+# made from the lines in file order, so the first line that names one decides how it is
+# written, as when the lines go in one batch each.
 _STAGE_COLUMNS: list[tuple[str, str]] = [
     ("seq", "integer"),
     ("identity_key", "text"),
+    ("is_line", "boolean"),
+    ("is_song", "boolean"),
     *[(c, t) for c, t, _ in _SONG_COLUMNS if c != "album_id"],
     ("album_key", "text"),
     ("album_title", "text"),
@@ -460,7 +466,9 @@ _STAGE_COLUMNS: list[tuple[str, str]] = [
 ]
 
 
-def _write_postgres(items: dict[str, PreparedRecord], now) -> tuple[int, int]:
+def _write_postgres(
+    songs: dict[str, PreparedRecord], lines: list[tuple[str, PreparedRecord]], now
+) -> tuple[int, int]:
     """Write songs by key with their artists and albums; (created, updated) songs.
 
     Python sends each row once, by COPY. Artists and albums are inserted from the stage with
@@ -489,17 +497,14 @@ def _write_postgres(items: dict[str, PreparedRecord], now) -> tuple[int, int]:
         with cursor.cursor.copy(
             f"COPY {_STAGE} ({', '.join(c for c, _ in _STAGE_COLUMNS)}) FROM STDIN"
         ) as stage_copy:
-            lines = [
-                f"{n}\t{_copy_field(key)}\t{item.copy_tail}\n"
-                for n, (key, item) in enumerate(items.items())
-            ]
-            for start in range(0, len(lines), 1000):
-                stage_copy.write("".join(lines[start : start + 1000]))
+            rows = _stage_rows(songs, lines)
+            for start in range(0, len(rows), 1000):
+                stage_copy.write("".join(rows[start : start + 1000]))
         cursor.execute(
             f"INSERT INTO {artist} (name, name_key, created_at, updated_at) "
             f"SELECT DISTINCT ON (u.key) u.name, u.key, %(now)s, %(now)s FROM {_STAGE} st "
             f"CROSS JOIN LATERAL unnest(st.artist_list, st.artist_keys) WITH ORDINALITY "
-            f"AS u(name, key, n) ORDER BY u.key, st.seq, u.n "
+            f"AS u(name, key, n) WHERE st.is_line ORDER BY u.key, st.seq, u.n "
             f"ON CONFLICT (name_key) DO NOTHING",
             params,
         )
@@ -508,27 +513,29 @@ def _write_postgres(items: dict[str, PreparedRecord], now) -> tuple[int, int]:
             f" created_at, updated_at) "
             f"SELECT DISTINCT ON (album_key) album_key, album_title, main_artist,"
             f" album_image_url, release_year, %(now)s, %(now)s FROM {_STAGE} "
-            f"WHERE album_key IS NOT NULL ORDER BY album_key, seq "
+            f"WHERE album_key IS NOT NULL AND is_line ORDER BY album_key, seq "
             f"ON CONFLICT (album_key) DO NOTHING",
             params,
         )
         cursor.execute(
             f"WITH written AS (INSERT INTO {song} ({', '.join(song_columns)}) "
             f"SELECT {', '.join(select)} FROM {_STAGE} st "
-            f"LEFT JOIN {album} al ON al.album_key = st.album_key"
+            f"LEFT JOIN {album} al ON al.album_key = st.album_key "
+            # In file order, so that ids follow the file (the oldest-song rule relies on it).
+            f"WHERE st.is_song ORDER BY st.seq"
             f"{_conflict_sql()} RETURNING id, identity_key, xmax = 0) "
             f"INSERT INTO {_WRITTEN} SELECT * FROM written",
             params,
         )
         cursor.execute(
             f"DELETE FROM {song_artist} sa USING {_WRITTEN} w "
-            f"JOIN {_STAGE} st ON st.identity_key = w.identity_key "
+            f"JOIN {_STAGE} st ON st.identity_key = w.identity_key AND st.is_song "
             f"WHERE sa.song_id = w.id AND NOT w.created AND cardinality(st.artist_keys) > 0"
         )
         cursor.execute(
             f"INSERT INTO {song_artist} (song_id, artist_id, position) "
             f"SELECT w.id, a.id, u.n - 1 FROM {_WRITTEN} w "
-            f"JOIN {_STAGE} st ON st.identity_key = w.identity_key "
+            f"JOIN {_STAGE} st ON st.identity_key = w.identity_key AND st.is_song "
             f"CROSS JOIN LATERAL unnest(st.artist_keys) WITH ORDINALITY AS u(key, n) "
             f"JOIN {artist} a ON a.name_key = u.key"
         )
@@ -540,12 +547,36 @@ def _write_postgres(items: dict[str, PreparedRecord], now) -> tuple[int, int]:
     return created, updated
 
 
+def _stage_rows(songs: dict[str, PreparedRecord], lines: list[tuple[str, PreparedRecord]]):
+    """The batch's staging rows as COPY text: see _STAGE_COLUMNS."""
+    first_seq: dict[str, int] = {}
+    repeated: set[str] = set()
+    for n, (key, _) in enumerate(lines):
+        if key in first_seq:
+            repeated.add(key)
+        first_seq.setdefault(key, n)
+    rows = [
+        f"{n}\t{_copy_field(key)}\tt\tf\t{item.copy_tail}\n"
+        for n, (key, item) in enumerate(lines)
+        if key in repeated
+    ]
+    rows += [
+        f"{first_seq[key]}\t{_copy_field(key)}\t{'f' if key in repeated else 't'}\tt\t"
+        f"{item.copy_tail}\n"
+        for key, item in songs.items()
+    ]
+    return rows
+
+
 def _write_sqlite(
-    by_key: dict[str, tuple[PreparedRecord, bool]], ctx: UpsertContext, result: UpsertResult
+    by_key: dict[str, tuple[PreparedRecord, bool]],
+    lines: list[tuple[str, PreparedRecord]],
+    ctx: UpsertContext,
+    result: UpsertResult,
 ) -> None:
-    items = [item for item, _ in by_key.values()]
-    _ensure_artists([item.record for item in items], ctx)
-    _ensure_albums(items, ctx)
+    # Artists and albums from the lines in file order: the first that names one decides.
+    _ensure_artists([item.record for _, item in lines], ctx)
+    _ensure_albums([item for _, item in lines], ctx)
     now = timezone.now()
     values = [_song_values(item, key, ctx, now) for key, (item, _) in by_key.items()]
     written = {key: song_id for song_id, key in _insert_songs_sqlite(values)}
@@ -629,7 +660,9 @@ def _upsert_batch(
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         by_key: dict[str, tuple[PreparedRecord, bool]] = {}
+        lines: list[tuple[str, PreparedRecord]] = []
         for item, (key, existed) in zip(items, _resolve_keys(items), strict=True):
+            lines.append((key, item))
             if key in by_key:
                 result.unchanged += 1  # the line repeats a song of this batch: merged into it
                 item = _merge(by_key[key][0], item, copy_text=postgres)
@@ -637,10 +670,10 @@ def _upsert_batch(
         words = _new_words((item.search_text for item, _ in by_key.values()), ctx)
         if postgres:
             result.created, result.updated = _write_postgres(
-                {key: item for key, (item, _) in by_key.items()}, timezone.now()
+                {key: item for key, (item, _) in by_key.items()}, lines, timezone.now()
             )
         else:
-            _write_sqlite(by_key, ctx, result)
+            _write_sqlite(by_key, lines, ctx, result)
         result.unchanged += len(by_key) - result.created - result.updated
         if words:
             SearchWord.objects.bulk_create(

@@ -36,11 +36,15 @@ class StrictCursorPagination(pagination.CursorPagination):
 
     def decode_cursor(self, request):
         try:
-            return super().decode_cursor(request)
-        except exceptions.NotFound:
+            cursor = super().decode_cursor(request)
+            if cursor is not None and cursor.position is not None:
+                # Every ordering here is by an integer id.
+                int(cursor.position)
+        except (exceptions.NotFound, ValueError):
             raise exceptions.ValidationError(
                 {self.cursor_query_param: "Not a cursor this API handed out."}
             ) from None
+        return cursor
 
 
 class StrictLimitOffsetPagination(pagination.LimitOffsetPagination):

@@ -413,17 +413,37 @@ def test_the_shortcut_for_unrelated_batches_gives_what_the_walk_gives(monkeypatc
     assert 50 < shortcut_taken < 400  # both ways were exercised
 
 
-def _catalog_state() -> list[tuple]:
-    """Every song by its identity, with its album's identity and its artists in order."""
+def _catalog_state() -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Every song by its identity, with its album and its artists in order; every artist and
+    album as stored."""
     links: dict[int, list[str]] = {}
     for link in SongArtist.objects.select_related("artist").order_by("song_id", "position"):
-        links.setdefault(link.song_id, []).append(link.artist.name_key)
-    return sorted(
-        (song.identity_key, song.title, song.artist_names, song.artists_norm, song.album_norm,
-         song.album.album_key if song.album_id else None, tuple(links.get(song.id, [])),
-         song.isrc, song.spotify_id, song.duration_ms, song.release_year, song.popularity)
+        links.setdefault(link.song_id, []).append(link.artist.name)
+    songs = sorted(
+        (
+            song.identity_key,
+            song.title,
+            song.artist_names,
+            song.artists_norm,
+            song.album_norm,
+            song.album.album_key if song.album_id else None,
+            tuple(links.get(song.id, [])),
+            song.isrc,
+            song.spotify_id,
+            song.duration_ms,
+            song.release_year,
+            song.popularity,
+            song.album_image_url,
+        )
         for song in Song.objects.select_related("album")
-    )  # fmt: skip
+    )
+    artists = sorted(Artist.objects.values_list("name_key", "name"))
+    albums = sorted(
+        Album.objects.values_list(
+            "album_key", "title", "main_artist_name", "image_url", "release_year"
+        )
+    )
+    return songs, artists, albums  # fmt: skip
 
 
 def _messy_records(rng: random.Random) -> list[SongRecord]:
@@ -432,12 +452,15 @@ def _messy_records(rng: random.Random) -> list[SongRecord]:
     return [
         SongRecord(
             title=rng.choice(["One", "Two", "Three"]),
-            artists=rng.choice([[], ["A"], ["B"], ["B", "A"]]),
-            album=rng.choice([None, "X", "Y"]),
+            # Names that are one artist or album written differently ("Á" and "a").
+            artists=rng.choice([[], ["A"], ["Á"], ["B"], ["b", "A"]]),
+            album=rng.choice([None, "X", "x", "Y"]),
             spotify_id=rng.choice([None, None, "0" * 21 + "1", "0" * 21 + "2"]),
             isrc=rng.choice([None, None, "USABC2400001", "USABC2400002"]),
             duration_ms=rng.choice([None, 1000, 2000]),
             popularity=rng.choice([None, 10, 90]),
+            album_image_url=rng.choice([None, "https://i.test/1.jpg", "https://i.test/2.jpg"]),
+            release_year=rng.choice([None, 1999, 2001]),
         )
         for _ in range(rng.randint(2, 14))
     ]
@@ -462,7 +485,7 @@ def test_the_catalog_an_import_leaves_does_not_depend_on_its_batch_size():
     """Lines of one song in one batch are merged; in separate batches the later one updates
     the song. Both must come to the same songs, albums and artists."""
     rng = random.Random(11)
-    for _ in range(20):
+    for _ in range(25):
         records = _messy_records(rng)
         one_by_one = _state_after_import(records, batch_size=1)
         assert _state_after_import(records, batch_size=1000) == one_by_one, records
@@ -489,6 +512,23 @@ def test_a_line_without_artists_or_album_keeps_the_stored_ones(write_file, batch
     )
     assert (song.album.title, song.album.main_artist_name) == ("Album", "Artist")
     assert report.created == 1
+
+
+@pytest.mark.django_db
+def test_of_songs_sharing_an_isrc_the_one_keyed_by_it_then_the_oldest_is_chosen(monkeypatch):
+    isrc = "USABC2400001"
+    # The look-up answers in no particular order: here the newest first.
+    stored = [
+        ("sp:0000000000000000000003", "0000000000000000000003", isrc, 30),
+        ("sp:0000000000000000000002", "0000000000000000000002", isrc, 20),
+        ("sp:0000000000000000000001", "0000000000000000000001", isrc, 10),
+    ]
+    monkeypatch.setattr(upsert, "_lookup_songs", lambda *args: stored)
+    line = [prepare(SongRecord(title="T", artists=["A"], isrc=isrc), copy_text=False)]
+    assert upsert._resolve_keys(line) == [("sp:0000000000000000000001", True)]
+    keyed = [(f"isrc:{isrc}", None, isrc, 40), *stored]
+    monkeypatch.setattr(upsert, "_lookup_songs", lambda *args: keyed)
+    assert upsert._resolve_keys(line) == [(f"isrc:{isrc}", True)]
 
 
 @pytest.mark.django_db
@@ -675,8 +715,8 @@ def test_a_batch_failing_for_another_reason_is_not_written_again(monkeypatch):
 def test_a_prepared_row_has_one_field_for_each_staging_column():
     record = SongRecord(title="T", artists=["A", "B"], album="Al", isrc="USABC2400001")
     tail = prepare(record, copy_text=True).copy_tail
-    # seq and identity_key are written in front of the prepared part
-    assert len(tail.split("\t")) == len(upsert._STAGE_COLUMNS) - 2
+    # seq, identity_key, is_line and is_song are written in front of the prepared part
+    assert len(tail.split("\t")) == len(upsert._STAGE_COLUMNS) - 4
 
 
 def test_overlapping_imports_keep_the_switch_interval_low_until_the_last_ends():

@@ -146,6 +146,7 @@ def test_unknown_api_paths_answer_json_and_other_paths_html(client, db):
         ("/api/songs/", {"limit": "101"}, "limit"),
         ("/api/songs/", {"limit": "--5"}, "limit"),
         ("/api/songs/", {"cursor": "\u2603"}, "cursor"),
+        ("/api/songs/", {"cursor": "cD1hYmM="}, "cursor"),  # base64 of "p=abc"
         ("/api/admin/sync-jobs/", {"limit": "-3"}, "limit"),
         ("/api/admin/sync-jobs/", {"limit": "201"}, "limit"),
         ("/api/admin/sync-jobs/", {"offset": "-1"}, "offset"),
