@@ -150,7 +150,7 @@ class PreparedRecord:
     artist_names: str  # joined for display
     search_text: tuple[str, str, str]  # title_norm, artists_norm, album_norm
     album: tuple[str, str, str] | None  # the song's album: its key, title and main artist
-    copy_tail: str | None  # the _STAGE_COLUMNS after seq and identity_key, COPY text format
+    copy_tail: str | None  # the _STAGE_COLUMNS after seq .. is_song, in COPY text format
 
 
 _OWN_ALBUM: Any = object()
@@ -447,11 +447,11 @@ def _song_values(item: PreparedRecord, key: str, ctx: UpsertContext, now) -> lis
 
 _STAGE = "encore_song_stage"
 _WRITTEN = "encore_song_written"
-# A song row without its album id, plus what its album and artists are known by.
-# A batch stages each song's row (is_song) and, for a song given by several lines, each of
-# those lines as read (is_line; a song given once is one row, both): artists and albums are
-# made from the lines in file order, so the first line that names one decides how it is
-# written, as when the lines go in one batch each.
+# A song row without its album id, plus what its album and artists are known by. A batch
+# stages each song's row (is_song) and, for a song given by several lines, each of those lines
+# as read (is_line; a song given once is one row, both): artists and albums are made from the
+# lines in file order, so the first line that names one decides how it is written, as when
+# the lines go in one batch each.
 _STAGE_COLUMNS: list[tuple[str, str]] = [
     ("seq", "integer"),
     ("identity_key", "text"),
@@ -471,8 +471,8 @@ def _write_postgres(
 ) -> tuple[int, int]:
     """Write songs by key with their artists and albums; (created, updated) songs.
 
-    Python sends each row once, by COPY. Artists and albums are inserted from the stage with
-    ``ON CONFLICT DO NOTHING`` (first row of the batch wins, as a key is new only once), songs
+    Python sends each row once, by COPY. Artists and albums are inserted from the stage's
+    lines with ``ON CONFLICT DO NOTHING`` (the first line naming a new one wins), songs
     with one upsert joined to their albums, and artist lists replaced only for songs that
     existed (a song this statement created has none yet) and whose record lists artists.
     """
