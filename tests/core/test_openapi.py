@@ -4,6 +4,7 @@ or bad, is documented for that operation, and the body validates against what is
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -176,3 +177,14 @@ def test_good_paging_parameters_still_page(api_client, staff_user):
     assert [s["title"] for s in first["results"]] == ["One"]
     second = api_client.get(first["next"]).json()
     assert [s["title"] for s in second["results"]] == ["Two"]
+
+
+def test_an_unexpected_failure_under_the_api_answers_the_json_error(rf):
+    from core.views import server_error
+
+    response = server_error(rf.get("/api/songs/"))
+    assert response.status_code == 500
+    body = json.loads(response.content)
+    assert body["error"]["code"] == "server_error"
+    page = server_error(rf.get("/admin/"))
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
