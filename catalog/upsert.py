@@ -168,7 +168,10 @@ def prepare(record: SongRecord, *, copy_text: bool, album: Any = _OWN_ALBUM) -> 
         album = None
         if record.album:
             album = (_album_key(record), record.album, record.main_artist[:500])
-    album_norm = normalize(album[1]) if album else ""
+    elif album is not None:
+        album_norm = normalize(album[1])
+    else:
+        album_norm = ""
     search_text = (title_norm[:500], artists_norm, album_norm[:500])
     tail = None
     if copy_text:

@@ -15,7 +15,6 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
-from core.schema import THROTTLED
 from spotify_integration import selectors, services
 from spotify_integration.serializers import (
     AuthorizeUrlOutputSerializer,
@@ -81,7 +80,6 @@ class SpotifyCallbackApi(APIView):
         "access, or Spotify refused the code. Nothing is stored.",
         409: "The Spotify account is connected to another Encore user (`spotify_account_linked"
         "_elsewhere`).",
-        429: THROTTLED,
         502: "Spotify answered with an error.",
         503: "Spotify is unreachable or not configured here, or refuses this app's credentials.",
     }

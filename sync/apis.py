@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from core.pagination import StrictLimitOffsetPagination
 from core.schema import error_response
+from sync.exceptions import JobNotCancellable, JobNotRetryable
 from sync.models import JobTrigger
 from sync.selectors import job_detail_queryset, job_list
 from sync.serializers import (
@@ -86,7 +87,10 @@ class SyncJobViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: SyncJobDetailSerializer, 409: error_response("The job has finished.")},
+        responses={
+            200: SyncJobDetailSerializer,
+            409: error_response(JobNotCancellable.default_message),
+        },
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
@@ -98,7 +102,7 @@ class SyncJobViewSet(viewsets.ViewSet):
         responses={
             201: SyncJobRequestSerializer,
             200: SyncJobRequestSerializer,
-            409: error_response("Only a failed or cancelled job can be retried."),
+            409: error_response(JobNotRetryable.default_message),
         },
     )
     @action(detail=True, methods=["post"])
