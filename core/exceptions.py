@@ -18,9 +18,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class ApplicationError(Exception):
     """Base of every error Encore raises on purpose. Subclasses set ``code``/``http_status``."""
 
-    code = "error"
-    http_status = status.HTTP_400_BAD_REQUEST
-    default_message = "The request could not be completed."
+    code: str = "error"
+    http_status: int = status.HTTP_400_BAD_REQUEST
+    default_message: str = "The request could not be completed."
 
     def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
         self.message = message or self.default_message

@@ -31,6 +31,8 @@ def query_int(request, name: str, *, minimum: int, maximum: int | None) -> int |
 
 class StrictCursorPagination(pagination.CursorPagination):
     def get_page_size(self, request):
+        if self.page_size_query_param is None:
+            return self.page_size
         size = query_int(request, self.page_size_query_param, minimum=1, maximum=self.max_page_size)
         return self.page_size if size is None else size
 
