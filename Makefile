@@ -1,6 +1,7 @@
 # `make run`: the embedded default (SQLite, in-process cache, eager tasks) with the demo catalog.
 # `make test`: the whole suite; uses PostgreSQL/Redis from DATABASE_URL/REDIS_URL, or on their
 # default local ports when they answer there.
+# `make lint`: ruff (lint and format) and mypy over the apps, as CI runs them.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -32,6 +33,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
