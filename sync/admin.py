@@ -9,7 +9,7 @@
   page with every registered kind's parameters, and "Import songs" (upload + catalog_import).
 - Active jobs' progress bars poll a small JSON endpoint (pretix's progress view in spirit).
 
-Every action calls ``sync.services``; nothing here holds a rule of its own.
+Every action calls the services of ``sync/services/``; nothing here holds a rule of its own.
 """
 
 from __future__ import annotations
@@ -41,13 +41,8 @@ from sync.kinds import CatalogImportParams
 from sync.models import ATTEMPT_FIELDS, JobStatus, JobTrigger, SyncJob, SyncJobAttempt
 from sync.registry import JobKind, TargetPolicy, all_kinds, get_kind
 from sync.selectors import jobs_active, jobs_progress, jobs_slower_than, with_run_time
-from sync.services import (
-    JobRequest,
-    import_file_store,
-    job_cancel,
-    job_create,
-    job_retry,
-)
+from sync.services.import_files import import_upload_start
+from sync.services.jobs import JobRequest, job_cancel, job_create, job_retry
 
 SLOW = timedelta(minutes=1)
 IMPORT_EXTENSIONS = (".csv", ".jsonl", ".ndjson", ".csv.gz", ".jsonl.gz", ".ndjson.gz")
@@ -399,21 +394,17 @@ class SyncJobAdmin(admin.ModelAdmin):
         self._require_operator(request)
         form = ImportSongsForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            name = import_file_store(upload=form.cleaned_data["file"])
             params = {key: form.cleaned_data[key] for key in ("fmt", "strict", "batch_size")}
             try:
-                result = job_create(
-                    kind="catalog_import",
-                    params={"path": name, **params},
+                result = import_upload_start(
+                    upload=form.cleaned_data["file"],
+                    params=params,
                     trigger=JobTrigger.ADMIN,
                     triggered_by=request.user,
                 )
             except ApplicationError as exc:
-                _discard_import_file(name)
                 form.add_error(None, exc.message)
             else:
-                if not result.created:
-                    _discard_import_file(name)  # no job will ever read it
                 return self._announce(request, result)
         context = {
             **self.admin_site.each_context(request),
@@ -458,12 +449,6 @@ class SyncJobAdmin(admin.ModelAdmin):
             self.message_user(request, exc.message, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:sync_syncjob_change", args=[job_id]))
         return self._announce(request, result)
-
-
-def _discard_import_file(name: str) -> None:
-    from sync.params import import_file_path
-
-    import_file_path(name).unlink(missing_ok=True)
 
 
 class _StartForm(forms.Form):

@@ -23,7 +23,7 @@ from sync.serializers import (
     SyncJobRequestSerializer,
     SyncJobSerializer,
 )
-from sync.services import JobRequest, job_cancel, job_create, job_retry
+from sync.services.jobs import JobRequest, job_cancel, job_create, job_retry
 
 
 class SyncJobPagination(StrictLimitOffsetPagination):

@@ -1,4 +1,4 @@
-"""API input and output shapes for sync jobs. No business rules here: see ``sync.services``."""
+"""API input and output shapes for sync jobs. No business rules here: see ``sync/services/``."""
 
 from __future__ import annotations
 

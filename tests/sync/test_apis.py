@@ -135,7 +135,8 @@ def test_list_with_bad_status_filter_is_400(staff_client):
 
 
 def test_detail_shows_result_error_and_attempts(staff_client, probe_kind):
-    from sync.services import job_create, job_run
+    from sync.services.jobs import job_create
+    from sync.services.runner import job_run
 
     job = job_create(kind="probe", params={"fail": "permanent"}, trigger="api", enqueue=False).job
     job_run(job_id=job.pk)

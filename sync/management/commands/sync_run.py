@@ -21,9 +21,12 @@ from tqdm import tqdm
 from core.exceptions import ApplicationError
 from sync import conf
 from sync.models import JobStatus, JobTrigger, SyncJob
-from sync.params import ImportFileField, import_file_path
+from sync.params import ImportFileField
 from sync.registry import JobKind, all_kinds, get_kind
-from sync.services import ProgressSnapshot, import_file_stage, job_create, job_run
+from sync.services.context import ProgressSnapshot
+from sync.services.import_files import import_file_path, import_file_stage
+from sync.services.jobs import job_create
+from sync.services.runner import job_run
 from sync.tasks import sync_job_run_task
 
 

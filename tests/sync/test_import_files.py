@@ -1,0 +1,57 @@
+"""The import folder (``sync.services.import_files``): uploads, and the purge of old files."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from sync.models import JobStatus, SyncJob
+from sync.services.import_files import import_files_purge
+from sync.tasks import sync_import_files_purge_task
+from tests.sync.factories import SyncJobFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _age(path, days: float) -> None:
+    when = time.time() - days * 24 * 60 * 60
+    os.utime(path, (when, when))
+
+
+def test_old_import_files_no_active_job_names_are_purged(import_dir, songs_csv, settings):
+    settings.SYNC_IMPORT_FILE_RETENTION_DAYS = 7
+    old, recent, queued = songs_csv("old.csv"), songs_csv("recent.csv"), songs_csv("queued.csv")
+    (import_dir / "folder").mkdir()
+    _age(import_dir / old, 8)
+    _age(import_dir / recent, 6)
+    _age(import_dir / queued, 30)
+    job = SyncJobFactory(kind="catalog_import", params={"path": queued, "batch_size": 10})
+
+    assert sync_import_files_purge_task.apply().get() == [old]
+    assert sorted(p.name for p in import_dir.iterdir()) == ["folder", queued, recent]
+    assert import_files_purge() == []  # a second run has nothing left to do
+
+    SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
+    assert import_files_purge() == [queued]
+
+
+def test_purging_without_an_import_folder_does_nothing(settings, tmp_path):
+    settings.SYNC_IMPORT_DIR = str(tmp_path / "never-made")
+    assert import_files_purge() == []
+
+
+def test_a_file_a_job_names_after_the_purge_listed_jobs_is_kept(import_dir, songs_csv, monkeypatch):
+    name = songs_csv("late.csv")
+    _age(import_dir / name, 30)
+    real_iterdir = type(import_dir).iterdir
+
+    def iterdir_then_retry(folder):
+        # A retry naming the file arrives between the purge's job query and its deletes.
+        SyncJobFactory(kind="catalog_import", params={"path": name, "batch_size": 10})
+        return real_iterdir(folder)
+
+    monkeypatch.setattr(type(import_dir), "iterdir", iterdir_then_retry)
+    assert import_files_purge() == []
+    assert (import_dir / name).exists()
