@@ -18,6 +18,7 @@ from typing import Any
 from django import forms
 from django.core.serializers.json import DjangoJSONEncoder
 
+from core.parsing import parse_bool
 from sync.exceptions import InvalidJobParams, UnknownJobKind
 from sync.services.context import JobContext
 
@@ -102,27 +103,23 @@ class JobKind:
         return json.loads(json.dumps(form.cleaned_data, cls=DjangoJSONEncoder))
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
 def _is_flag(field: forms.Field) -> bool:
     return isinstance(field, forms.BooleanField)
 
 
 def _coerce_flag(name: str, value: Any) -> Any:
     # A form checkbox reads any non-empty string as true; "--param strict=0" must mean false.
+    # The words are those of ``core.parsing.parse_bool``, as for import records; blank is None,
+    # which the form reads as false.
     if not isinstance(value, str):
         return value
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise InvalidJobParams(
-        f"params.{name}: expected true or false, not {value!r}.",
-        detail={name: ["Expected true or false."]},
-    )
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise InvalidJobParams(
+            f"params.{name}: expected true or false, not {value!r}.",
+            detail={name: ["Expected true or false."]},
+        ) from None
 
 
 _registry: dict[str, JobKind] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.parsing import FALSE_WORDS, TRUE_WORDS
 from sync.exceptions import InvalidJobParams, UnknownJobKind
 from sync.models import JobTrigger, SyncJob
 from sync.services.jobs import job_create
@@ -51,3 +52,23 @@ def test_flag_params_read_strings_as_the_shell_means_them(import_dir):
     assert create(kind="catalog_import", params={**kind_params, "strict": "yes"}).params["strict"]
     with pytest.raises(InvalidJobParams, match=r"params\.strict: expected true or false"):
         create(kind="catalog_import", params={**kind_params, "strict": "perhaps"})
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [*((w, True) for w in sorted(TRUE_WORDS)), *((w, False) for w in sorted(FALSE_WORDS))],
+)
+def test_flag_params_accept_the_words_import_records_accept(import_dir, word, expected):
+    (import_dir / "a.csv").write_text("x")
+    params = {"path": "a.csv", "strict": f" {word.upper()} "}
+    assert create(kind="catalog_import", params=params).params["strict"] is expected
+
+
+def test_a_blank_flag_param_takes_the_default(import_dir):
+    (import_dir / "a.csv").write_text("x")
+    assert create(kind="catalog_import", params={"path": "a.csv", "strict": ""}).params == {
+        "path": "a.csv",
+        "fmt": "",
+        "strict": False,
+        "batch_size": 1000,
+    }
