@@ -14,15 +14,15 @@ from typing import Any
 
 from django import forms
 
-from catalog.services import ImportProgress, song_import
+from catalog.services import MAX_ERRORS_KEPT, ImportProgress, song_import
 from sync.exceptions import JobFailed
 from sync.params import ImportFileField
 from sync.registry import JobKind
 from sync.services.context import JobContext
 from sync.services.import_files import import_file_path
 
-# The bad rows a job's result keeps; the import service caps its own list at the same size.
-RESULT_ERRORS_CAP = 1000
+# The bad rows a job's result keeps: all those the import service kept.
+RESULT_ERRORS_CAP = MAX_ERRORS_KEPT
 
 
 # --- catalog_import ---------------------------------------------------------------------------
