@@ -1,6 +1,6 @@
 """The job context: what a kind's function receives while it runs.
 
-Progress, the Spotify call count and the heartbeat are kept in memory and written by
+Progress, the Spotify request count and the heartbeat are kept in memory and written by
 ``checkpoint`` (one UPDATE per batch), never per item. Every write is guarded by
 ``status='running'`` and ``attempts=<this attempt>``: when it changes no row the job was
 cancelled or taken away (reaped as lost), so a worker that was declared lost cannot overwrite
@@ -53,12 +53,23 @@ class JobContext:
         self.done: int = job.progress_done
         self.failed: int = job.progress_failed
         self.stop_reason: str | None = None  # "cancelled" or "lost" once checkpoint said stop
-        self._unsaved_spotify_calls = 0
+        self._spotify_calls: int = job.spotify_calls
+        self._spotify_calls_saved: int = job.spotify_calls
         self._listener = listener
 
-    def count_spotify_calls(self, n: int = 1) -> None:
-        """Add Spotify API calls made; written with the next checkpoint."""
-        self._unsaved_spotify_calls += n
+    @property
+    def spotify_calls(self) -> int:
+        """The number of Spotify Web API requests the job has made, all its attempts together.
+
+        Every HTTP request sent to Spotify on the job's behalf counts once, a request sent
+        again after a 429 or a 5xx included. It is ``SyncJob.spotify_calls``: kinds add to it
+        with ``add_spotify_calls`` and the next checkpoint (or the finish) writes it.
+        """
+        return self._spotify_calls
+
+    def add_spotify_calls(self, n: int = 1) -> None:
+        """Count ``n`` more Spotify Web API requests (see ``spotify_calls``)."""
+        self._spotify_calls += n
 
     def report(
         self, *, done: int | None = None, total: int | None = None, failed: int | None = None
@@ -78,12 +89,14 @@ class JobContext:
             "progress_failed": self.failed,
             "heartbeat_at": now,
         }
-        if self._unsaved_spotify_calls:
-            fields["spotify_calls"] = F("spotify_calls") + self._unsaved_spotify_calls
+        unsaved = self._spotify_calls - self._spotify_calls_saved
+        if unsaved:
+            # Added in the database, so the count never depends on what this worker last read.
+            fields["spotify_calls"] = F("spotify_calls") + unsaved
         return fields
 
     def _saved(self) -> None:
-        self._unsaved_spotify_calls = 0
+        self._spotify_calls_saved = self._spotify_calls
 
     def _ours(self) -> QuerySet[SyncJob]:
         """The job's row, only while it is running under this attempt."""
