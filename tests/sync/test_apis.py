@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from rest_framework.authtoken.models import Token
 
-from sync.models import JobStatus, JobTrigger, SyncJob
+from sync.models import JobStatus, SyncJob
+from tests.sync.factories import SyncJobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,9 +20,7 @@ def detail(job_id: int, action: str = "") -> str:
 
 
 def make_job(**fields: Any) -> SyncJob:
-    fields.setdefault("kind", "probe")
-    fields.setdefault("trigger", JobTrigger.API)
-    return SyncJob.objects.create(**fields)
+    return SyncJobFactory(**fields)
 
 
 def endpoints(job_id: int) -> list[tuple[str, str]]:

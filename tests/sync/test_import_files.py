@@ -6,9 +6,11 @@ import os
 import time
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from sync.models import JobStatus, SyncJob
-from sync.services.import_files import import_files_purge
+from sync.exceptions import InvalidJobParams
+from sync.models import JobStatus, JobTrigger, SyncJob
+from sync.services.import_files import import_files_purge, import_upload_start
 from sync.tasks import sync_import_files_purge_task
 from tests.sync.factories import SyncJobFactory
 
@@ -55,3 +57,27 @@ def test_a_file_a_job_names_after_the_purge_listed_jobs_is_kept(import_dir, song
     monkeypatch.setattr(type(import_dir), "iterdir", iterdir_then_retry)
     assert import_files_purge() == []
     assert (import_dir / name).exists()
+
+
+def _upload(name: str = "songs.csv") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, b"title,artists\nA,B\n", content_type="text/csv")
+
+
+def test_an_upload_is_stored_and_a_job_reads_it(import_dir):
+    request = import_upload_start(
+        upload=_upload(), params={"batch_size": 10}, trigger=JobTrigger.ADMIN, triggered_by=None
+    )
+    assert request.created
+    name = request.job.params["path"]
+    assert name.endswith("_songs.csv") and (import_dir / name).read_bytes().startswith(b"title")
+
+
+def test_an_upload_no_new_job_will_read_is_deleted(import_dir):
+    first = import_upload_start(upload=_upload(), params={}, trigger="admin", triggered_by=None)
+    again = import_upload_start(upload=_upload(), params={}, trigger="admin", triggered_by=None)
+    assert again.already_active and again.job.pk == first.job.pk
+    with pytest.raises(InvalidJobParams, match=r"params\.batch_size"):
+        import_upload_start(
+            upload=_upload(), params={"batch_size": 0}, trigger="admin", triggered_by=None
+        )
+    assert [p.name for p in import_dir.iterdir()] == [first.job.params["path"]]

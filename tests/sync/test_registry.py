@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from core.parsing import FALSE_WORDS, TRUE_WORDS
 from sync.exceptions import InvalidJobParams, UnknownJobKind
+from sync.kinds import catalog_import_run
 from sync.models import JobTrigger, SyncJob
+from sync.registry import all_kinds, get_kind, register
 from sync.services.jobs import job_create
+from tests.sync import probe
 from tests.sync.helpers import create
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +77,15 @@ def test_a_blank_flag_param_takes_the_default(import_dir):
         "strict": False,
         "batch_size": 1000,
     }
+
+
+def test_the_builtin_kinds_are_registered_when_the_app_is_ready():
+    assert {"catalog_import", "worker_check"} <= {kind.name for kind in all_kinds()}
+    assert get_kind("catalog_import").run is catalog_import_run
+
+
+def test_a_second_kind_with_a_taken_name_is_refused(probe_kind):
+    impostor = dataclasses.replace(probe.PROBE, label="Another probe")
+    with pytest.raises(ValueError, match="'probe' is registered already"):
+        register(impostor)
+    assert get_kind("probe") is probe.PROBE
