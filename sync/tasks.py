@@ -4,7 +4,8 @@ This module and ``sync.services.jobs`` import each other, and that is the one im
 app keeps on purpose: the Celery idiom. A service enqueues a task (``job_enqueue`` sends
 ``sync_job_run_task``, imported inside the function) and the task calls the runner
 (``sync.services.runner.job_run``), which enqueues the next attempt of a retried job the same
-way. Nothing else in ``sync`` imports this module.
+way. Elsewhere in ``sync`` only the ``sync_run`` command imports this module (to tell
+whether a broker is configured), and nothing imports the command.
 """
 
 from __future__ import annotations
