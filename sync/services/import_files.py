@@ -56,6 +56,23 @@ def import_file_stage(*, source: Path) -> str:
     return name
 
 
+def import_file_resolve_local(*, value: str) -> str:
+    """The import-folder name for a file parameter given on the command line (``sync_run``).
+
+    A name already in the import folder is kept; a local file is copied in
+    (``import_file_stage``); anything else is returned as it is, for the parameter's
+    validation to refuse with its own message.
+    """
+    root = conf.import_dir().resolve()
+    inside = import_file_path(value).resolve()
+    if inside.is_relative_to(root) and inside.is_file():
+        return value
+    local = Path(value).expanduser()
+    if local.is_file():
+        return import_file_stage(source=local)
+    return value
+
+
 def import_file_delete(*, name: str) -> None:
     """Delete a file of the import folder; one that is already gone is not an error."""
     import_file_path(name).unlink(missing_ok=True)

@@ -10,7 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from sync.exceptions import InvalidJobParams
 from sync.models import JobStatus, JobTrigger, SyncJob
-from sync.services.import_files import import_files_purge, import_upload_start
+from sync.services.import_files import (
+    import_file_resolve_local,
+    import_files_purge,
+    import_upload_start,
+)
 from sync.tasks import sync_import_files_purge_task
 from tests.sync.factories import SyncJobFactory
 
@@ -81,3 +85,12 @@ def test_an_upload_no_new_job_will_read_is_deleted(import_dir):
             upload=_upload(), params={"batch_size": 0}, trigger="admin", triggered_by=None
         )
     assert [p.name for p in import_dir.iterdir()] == [first.job.params["path"]]
+
+
+def test_a_command_line_file_parameter_is_resolved_into_the_import_folder(import_dir, tmp_path):
+    (import_dir / "inside.csv").write_text("title\n")
+    (tmp_path / "local.csv").write_text("title\nA\n")
+    assert import_file_resolve_local(value="inside.csv") == "inside.csv"
+    staged = import_file_resolve_local(value=str(tmp_path / "local.csv"))
+    assert staged.endswith("_local.csv") and (import_dir / staged).read_text() == "title\nA\n"
+    assert import_file_resolve_local(value="nowhere.csv") == "nowhere.csv"
