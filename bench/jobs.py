@@ -72,7 +72,7 @@ def instrumented(recorder: Recorder) -> Iterator[None]:
 
     import sync.tasks
     from sync.kinds import worker_check_run
-    from sync.services import JobContext
+    from sync.services.context import JobContext
 
     real_job_run = sync.tasks.job_run
     real_checkpoint = JobContext.checkpoint
@@ -141,7 +141,7 @@ def main() -> None:
     from sync.kinds import WorkerCheckParams
     from sync.models import JobStatus, JobTrigger, SyncJob
     from sync.registry import JobKind, TargetPolicy, registered
-    from sync.services import job_create
+    from sync.services.jobs import job_create
 
     if connection.vendor != "postgresql":
         sys.exit("bench/jobs.py needs PostgreSQL: set DATABASE_URL")

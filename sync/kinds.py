@@ -1,27 +1,28 @@
 """Every job kind Encore runs, in one place.
 
 A kind is a function ``run(ctx, params) -> result`` and a ``JobKind`` entry in
-``BUILTIN_KINDS``. The function should call a service of the app that owns the data (the
-catalog import service here) and only translate between that service and the job context.
+``BUILTIN_KINDS``; ``SyncConfig.ready()`` registers the list. The function should call a
+service of the app that owns the data (the catalog import service here) and only translate
+between that service and the job context.
 """
 
 from __future__ import annotations
 
 import socket
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
 
+from catalog.services import MAX_ERRORS_KEPT, ImportProgress, song_import
 from sync.exceptions import JobFailed
-from sync.params import ImportFileField, import_file_path
+from sync.params import ImportFileField
 from sync.registry import JobKind
+from sync.services.context import JobContext
+from sync.services.import_files import import_file_path
 
-if TYPE_CHECKING:
-    from sync.services import JobContext
-
-# The bad rows a job's result keeps; the import service caps its own list at the same size.
-RESULT_ERRORS_CAP = 1000
+# The bad rows a job's result keeps: all those the import service kept.
+RESULT_ERRORS_CAP = MAX_ERRORS_KEPT
 
 
 # --- catalog_import ---------------------------------------------------------------------------
@@ -49,7 +50,6 @@ def catalog_import_run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any
     The service commits each batch and is idempotent, so a cancelled job keeps the batches it
     finished and a job re-run after a lost worker leaves no duplicate songs.
     """
-    from catalog.services import ImportProgress, song_import
 
     def on_batch(progress: ImportProgress) -> bool:
         return ctx.checkpoint(

@@ -85,6 +85,7 @@ class SyncJob(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_failed = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Spotify Web API requests the job made, all attempts together (JobContext.spotify_calls).
     spotify_calls = models.PositiveIntegerField(default=0)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django import forms
 
 from sync import conf
-
-
-def import_file_path(name: str) -> Path:
-    """The absolute path of ``name`` inside the import folder (no check that it exists)."""
-    return conf.import_dir() / name
 
 
 class ImportFileField(forms.CharField):

@@ -1,8 +1,9 @@
 """The registry of job kinds: what each kind runs and how its parameters are validated.
 
 Kinds are declared in one place, ``sync/kinds.py``; a new background job is a function plus
-one ``JobKind`` entry there. Everything else (API, admin "Start a job", ``sync_run``, the
-reaper) works from this registry, so a kind never needs its own view, command or task.
+one ``JobKind`` entry there. ``SyncConfig.ready()`` (``sync/apps.py``) registers them when the
+app is ready. Everything else (API, admin "Start a job", ``sync_run``, the reaper) works from
+this registry, so a kind never needs its own view, command or task.
 """
 
 from __future__ import annotations
@@ -12,17 +13,16 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
 from django.core.serializers.json import DjangoJSONEncoder
 
+from core.parsing import parse_bool
 from sync.exceptions import InvalidJobParams, UnknownJobKind
+from sync.services.context import JobContext
 
-if TYPE_CHECKING:
-    from sync.services import JobContext
-
-JobFunction = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
+JobFunction = Callable[[JobContext, dict[str, Any]], dict[str, Any] | None]
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -103,46 +103,30 @@ class JobKind:
         return json.loads(json.dumps(form.cleaned_data, cls=DjangoJSONEncoder))
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
 def _is_flag(field: forms.Field) -> bool:
     return isinstance(field, forms.BooleanField)
 
 
 def _coerce_flag(name: str, value: Any) -> Any:
     # A form checkbox reads any non-empty string as true; "--param strict=0" must mean false.
+    # The words are those of ``core.parsing.parse_bool``, as for import records; blank is None,
+    # which the form reads as false.
     if not isinstance(value, str):
         return value
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise InvalidJobParams(
-        f"params.{name}: expected true or false, not {value!r}.",
-        detail={name: ["Expected true or false."]},
-    )
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise InvalidJobParams(
+            f"params.{name}: expected true or false, not {value!r}.",
+            detail={name: ["Expected true or false."]},
+        ) from None
 
 
 _registry: dict[str, JobKind] = {}
-_loaded = False
-
-
-def _ensure_loaded() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        from sync.kinds import BUILTIN_KINDS
-
-        for kind in BUILTIN_KINDS:
-            _registry.setdefault(kind.name, kind)
 
 
 def register(kind: JobKind) -> JobKind:
     """Add a kind; refuses a second kind with the same name."""
-    _ensure_loaded()
     if kind.name in _registry and _registry[kind.name] is not kind:
         raise ValueError(f"job kind {kind.name!r} is registered already")
     _registry[kind.name] = kind
@@ -150,7 +134,6 @@ def register(kind: JobKind) -> JobKind:
 
 
 def unregister(name: str) -> None:
-    _ensure_loaded()
     _registry.pop(name, None)
 
 
@@ -166,7 +149,6 @@ def registered(kind: JobKind) -> Iterator[JobKind]:
 
 def get_kind(name: Any) -> JobKind:
     """The kind called ``name``, or ``UnknownJobKind`` listing the known ones."""
-    _ensure_loaded()
     if isinstance(name, str) and name in _registry:
         return _registry[name]
     known = ", ".join(sorted(_registry))
@@ -174,5 +156,4 @@ def get_kind(name: Any) -> JobKind:
 
 
 def all_kinds() -> list[JobKind]:
-    _ensure_loaded()
     return sorted(_registry.values(), key=lambda k: k.name)

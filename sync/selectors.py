@@ -11,14 +11,14 @@ from django.db.models.functions import Coalesce, Now
 
 from sync.models import ACTIVE_STATUSES, SyncJob
 
+_RUN_TIME = ExpressionWrapper(
+    Coalesce(F("finished_at"), Now()) - F("started_at"), output_field=DurationField()
+)
+
 
 def with_run_time(queryset: QuerySet[SyncJob]) -> QuerySet[SyncJob]:
     """Annotate ``run_time``: finished − started, or now − started while running; NULL before."""
-    return queryset.annotate(
-        run_time=ExpressionWrapper(
-            Coalesce(F("finished_at"), Now()) - F("started_at"), output_field=DurationField()
-        )
-    )
+    return queryset.annotate(run_time=_RUN_TIME)
 
 
 def job_list(*, kind: str | None = None, status: str | None = None) -> QuerySet[SyncJob]:
@@ -42,7 +42,7 @@ def job_detail_queryset() -> QuerySet[SyncJob]:
 
 def jobs_slower_than(queryset: QuerySet[SyncJob], limit: timedelta) -> QuerySet[SyncJob]:
     """Jobs that ran (or have been running) longer than ``limit``."""
-    return with_run_time(queryset).filter(run_time__gt=limit)
+    return queryset.annotate(run_time=_RUN_TIME).filter(run_time__gt=limit)
 
 
 def jobs_active(queryset: QuerySet[SyncJob]) -> QuerySet[SyncJob]:

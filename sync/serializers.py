@@ -1,14 +1,17 @@
-"""API input and output shapes for sync jobs. No business rules here: see ``sync.services``."""
+"""API input and output shapes for sync jobs. No business rules here: see ``sync/services/``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from sync.models import ATTEMPT_FIELDS, JobStatus, SyncJob, SyncJobAttempt
 from sync.selectors import job_progress
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class SyncJobCreateInputSerializer(serializers.Serializer):
@@ -32,7 +35,7 @@ class SyncJobAttemptSerializer(serializers.ModelSerializer):
 
 
 class SyncJobSerializer(serializers.ModelSerializer):
-    triggered_by = serializers.SlugRelatedField(
+    triggered_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
     progress = serializers.SerializerMethodField()
@@ -86,7 +89,9 @@ class SyncJobSerializer(serializers.ModelSerializer):
 class SyncJobDetailSerializer(SyncJobSerializer):
     result = serializers.JSONField(read_only=True)
     attempt_records = SyncJobAttemptSerializer(many=True, read_only=True)
-    retries = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    retries: serializers.PrimaryKeyRelatedField[SyncJob] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
 
     class Meta(SyncJobSerializer.Meta):
         fields = [*SyncJobSerializer.Meta.fields, "result", "attempt_records", "retries"]

@@ -1,4 +1,12 @@
-"""Celery tasks: thin wrappers that take ids and call ``sync.services``."""
+"""Celery tasks: thin wrappers that take ids and call the services of ``sync/services/``.
+
+This module and ``sync.services.jobs`` import each other, and that is the one import loop the
+app keeps on purpose: the Celery idiom. A service enqueues a task (``job_enqueue`` sends
+``sync_job_run_task``, imported inside the function) and the task calls the runner
+(``sync.services.runner.job_run``), which enqueues the next attempt of a retried job the same
+way. Elsewhere in ``sync`` only the ``sync_run`` command imports this module (to tell
+whether a broker is configured), and nothing imports the command.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,9 @@ import logging
 from celery import Task, shared_task
 from django.db import close_old_connections
 
-from sync.services import import_files_purge, job_run, jobs_reap_stale
+from sync.services.import_files import import_files_purge
+from sync.services.reaper import jobs_reap_stale
+from sync.services.runner import job_run
 
 logger = logging.getLogger(__name__)
 

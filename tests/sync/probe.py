@@ -53,10 +53,10 @@ def probe_run(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     done = 0
     for batch in range(1, params["batches"] + 1):
         done += params["batch_size"]
-        ctx.count_spotify_calls(1)
+        ctx.add_spotify_calls(1)
         if params["cancel_after_batch"] == batch:
             # An operator cancels from another request while this batch runs.
-            from sync.services import job_cancel
+            from sync.services.jobs import job_cancel
 
             job_cancel(job=SyncJob.objects.get(pk=ctx.job_id))
         if not ctx.checkpoint(done=done, total=total):

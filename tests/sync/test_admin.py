@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sync.models import JobStatus, JobTrigger, SyncJob
+from tests.sync.factories import SyncJobAttemptFactory, SyncJobFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +22,8 @@ PROGRESS = reverse("admin:sync_syncjob_progress")
 
 
 def make_job(**fields: Any) -> SyncJob:
-    fields.setdefault("kind", "probe")
     fields.setdefault("trigger", JobTrigger.ADMIN)
-    return SyncJob.objects.create(**fields)
+    return SyncJobFactory(**fields)
 
 
 @pytest.fixture
@@ -70,8 +70,8 @@ def test_pages_are_refused_for_others(client, user, probe_kind, who):
     assert job.status == JobStatus.PENDING and SyncJob.objects.count() == 1
 
 
-def test_staff_without_sync_permissions_cannot_operate(client, django_user_model, probe_kind):
-    viewer = django_user_model.objects.create_user(username="viewer", password="x", is_staff=True)
+def test_staff_without_sync_permissions_cannot_operate(client, probe_kind):
+    viewer = UserFactory(username="viewer", staff=True)
     client.force_login(viewer)
     job = make_job(status=JobStatus.FAILED)
     assert client.get(CHANGELIST).status_code == 403
@@ -91,8 +91,8 @@ def test_detail_is_read_only_and_shows_everything(staff_client, probe_kind):
         attempts=2,
         retry_of=old,
     )
-    job.attempt_records.create(number=1, outcome="retrying", error_code="transient")
-    job.attempt_records.create(number=2, outcome="failed", error_code="probe_broke")
+    SyncJobAttemptFactory(job=job, number=1, outcome="retrying", error_code="transient")
+    SyncJobAttemptFactory(job=job, number=2, outcome="failed", error_code="probe_broke")
     page = staff_client.get(reverse("admin:sync_syncjob_change", args=[job.pk])).content.decode()
     assert "&quot;batches&quot;: 7" in page and "&quot;note&quot;: &quot;kept&quot;" in page
     assert "the probe was told to break" in page
@@ -131,12 +131,10 @@ def test_list_filters(staff_client, probe_kind):
     assert [j.pk for j in listed] == [active.pk, quick.pk, slow.pk, failed.pk]  # newest first
 
 
-def test_list_has_no_n_plus_one(
-    staff_client, probe_kind, django_user_model, django_assert_max_num_queries
-):
+def test_list_has_no_n_plus_one(staff_client, probe_kind, django_assert_max_num_queries):
     def add_jobs(n: int, offset: int) -> None:
         for i in range(n):
-            who = django_user_model.objects.create_user(username=f"u{offset + i}")
+            who = UserFactory(username=f"u{offset + i}")
             make_job(
                 kind=f"k{offset + i}",
                 triggered_by=who,

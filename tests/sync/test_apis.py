@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from rest_framework.authtoken.models import Token
 
-from sync.models import JobStatus, JobTrigger, SyncJob
+from sync.models import JobStatus, SyncJob
+from tests.sync.factories import SyncJobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,9 +20,7 @@ def detail(job_id: int, action: str = "") -> str:
 
 
 def make_job(**fields: Any) -> SyncJob:
-    fields.setdefault("kind", "probe")
-    fields.setdefault("trigger", JobTrigger.API)
-    return SyncJob.objects.create(**fields)
+    return SyncJobFactory(**fields)
 
 
 def endpoints(job_id: int) -> list[tuple[str, str]]:
@@ -135,7 +134,8 @@ def test_list_with_bad_status_filter_is_400(staff_client):
 
 
 def test_detail_shows_result_error_and_attempts(staff_client, probe_kind):
-    from sync.services import job_create, job_run
+    from sync.services.jobs import job_create
+    from sync.services.runner import job_run
 
     job = job_create(kind="probe", params={"fail": "permanent"}, trigger="api", enqueue=False).job
     job_run(job_id=job.pk)

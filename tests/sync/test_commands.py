@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from sync.models import JobStatus, JobTrigger, SyncJob
+from tests.sync.factories import SyncJobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def test_sync_run_enqueue_prints_the_id(probe_kind, django_capture_on_commit_cal
 
 
 def test_sync_run_with_an_active_job_reports_it(probe_kind):
-    active = SyncJob.objects.create(kind="probe", trigger=JobTrigger.API, status="running")
+    active = SyncJobFactory(status="running")
     out, err = run("sync_run", "probe", "--no-progress")
     assert out.strip() == str(active.pk)
     assert "already active" in err and SyncJob.objects.count() == 1
@@ -90,7 +91,7 @@ def test_sync_run_copies_a_local_file_into_the_import_folder(import_dir, tmp_pat
 
 
 def test_sync_status_lists_and_shows(probe_kind):
-    ok = SyncJob.objects.create(
+    ok = SyncJobFactory(
         kind="worker_check",
         trigger=JobTrigger.COMMAND,
         status=JobStatus.SUCCEEDED,
@@ -98,7 +99,7 @@ def test_sync_status_lists_and_shows(probe_kind):
         progress_total=10,
         result={"items": 10},
     )
-    bad = SyncJob.objects.create(
+    bad = SyncJobFactory(
         kind="probe",
         trigger=JobTrigger.API,
         status=JobStatus.FAILED,

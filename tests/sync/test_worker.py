@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from sync.models import AttemptOutcome, JobStatus, JobTrigger, SyncJob
-from sync.services import JobRequest, job_cancel, job_create
+from sync.services.jobs import JobRequest, job_cancel, job_create
 from sync.tasks import sync_job_run_task
 from tests.sync import probe
 from tests.sync.conftest import wait_for

@@ -11,7 +11,6 @@ import json
 import socket
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -19,11 +18,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from core.exceptions import ApplicationError
-from sync import conf
 from sync.models import JobStatus, JobTrigger, SyncJob
-from sync.params import ImportFileField, import_file_path
+from sync.params import ImportFileField
 from sync.registry import JobKind, all_kinds, get_kind
-from sync.services import ProgressSnapshot, import_file_stage, job_create, job_run
+from sync.services.context import ProgressSnapshot
+from sync.services.import_files import import_file_resolve_local
+from sync.services.jobs import job_create
+from sync.services.runner import job_run
 from sync.tasks import sync_job_run_task
 
 
@@ -135,15 +136,8 @@ def _stage_files(kind: JobKind, params: dict[str, str]) -> dict[str, str]:
     read from); a name that is already in the import folder is used as it is."""
     for name, field in kind.param_fields().items():
         value = params.get(name)
-        if not value or not isinstance(field, ImportFileField):
-            continue
-        root = conf.import_dir().resolve()
-        inside = import_file_path(value).resolve()
-        if inside.is_relative_to(root) and inside.is_file():
-            continue
-        local = Path(value).expanduser()
-        if local.is_file():
-            params[name] = import_file_stage(source=local)
+        if value and isinstance(field, ImportFileField):
+            params[name] = import_file_resolve_local(value=value)
     return params
 
 

@@ -1,9 +1,7 @@
-"""The ``catalog_import`` kind: the catalog import service run as a job."""
+"""The kinds (``sync.kinds``): ``catalog_import``, the catalog import service run as a job."""
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -12,15 +10,10 @@ from django.utils import timezone
 
 from catalog.models import Song
 from sync.models import AttemptOutcome, JobStatus, JobTrigger, SyncJob
-from sync.services import (
-    JobContext,
-    import_files_purge,
-    job_cancel,
-    job_create,
-    job_run,
-    jobs_reap_stale,
-)
-from sync.tasks import sync_import_files_purge_task
+from sync.services.context import JobContext
+from sync.services.jobs import job_cancel, job_create
+from sync.services.reaper import jobs_reap_stale
+from sync.services.runner import job_run
 
 pytestmark = pytest.mark.django_db
 
@@ -139,45 +132,3 @@ def test_a_file_the_service_cannot_read_fails_with_its_code(import_dir):
     job.refresh_from_db()
     assert (job.status, job.error_code) == (JobStatus.FAILED, "import_file")
     assert "format" in job.error_message
-
-
-def _age(path, days: float) -> None:
-    when = time.time() - days * 24 * 60 * 60
-    os.utime(path, (when, when))
-
-
-def test_old_import_files_no_active_job_names_are_purged(import_dir, songs_csv, settings):
-    settings.SYNC_IMPORT_FILE_RETENTION_DAYS = 7
-    old, recent, queued = songs_csv("old.csv"), songs_csv("recent.csv"), songs_csv("queued.csv")
-    (import_dir / "folder").mkdir()
-    _age(import_dir / old, 8)
-    _age(import_dir / recent, 6)
-    _age(import_dir / queued, 30)
-    job = SyncJob.objects.create(kind="catalog_import", params={"path": queued, "batch_size": 10})
-
-    assert sync_import_files_purge_task.apply().get() == [old]
-    assert sorted(p.name for p in import_dir.iterdir()) == ["folder", queued, recent]
-    assert import_files_purge() == []  # a second run has nothing left to do
-
-    SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
-    assert import_files_purge() == [queued]
-
-
-def test_purging_without_an_import_folder_does_nothing(settings, tmp_path):
-    settings.SYNC_IMPORT_DIR = str(tmp_path / "never-made")
-    assert import_files_purge() == []
-
-
-def test_a_file_a_job_names_after_the_purge_listed_jobs_is_kept(import_dir, songs_csv, monkeypatch):
-    name = songs_csv("late.csv")
-    _age(import_dir / name, 30)
-    real_iterdir = type(import_dir).iterdir
-
-    def iterdir_then_retry(folder):
-        # A retry naming the file arrives between the purge's job query and its deletes.
-        SyncJob.objects.create(kind="catalog_import", params={"path": name, "batch_size": 10})
-        return real_iterdir(folder)
-
-    monkeypatch.setattr(type(import_dir), "iterdir", iterdir_then_retry)
-    assert import_files_purge() == []
-    assert (import_dir / name).exists()

@@ -1,0 +1,16 @@
+"""System checks (``sync.checks``)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_system_check_refuses_timings_above_the_visibility_timeout(settings):
+    from sync.checks import check_visibility_timeout
+
+    assert check_visibility_timeout() == []
+    settings.SYNC_RETRY_MAX_DELAY = 5 * 60 * 60
+    [error] = check_visibility_timeout()
+    assert error.id == "sync.E001" and "SYNC_RETRY_MAX_DELAY" in error.msg
