@@ -46,6 +46,13 @@ def _warn_derived_key_once() -> None:
     )
 
 
+def derived_key_warning_reset() -> None:
+    """Warn again on the next use of the derived key (tests; the warning is once a process)."""
+    global _warned
+    with _warned_lock:
+        _warned = False
+
+
 def vault_keys() -> list[bytes]:
     """The configured keys, first = the one that encrypts. Never logged or shown."""
     configured = [k.strip() for k in settings.TOKEN_ENCRYPTION_KEYS if k and k.strip()]

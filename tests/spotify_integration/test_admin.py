@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from spotify_integration.models import SpotifyConnection
 from spotify_integration.vault import token_decrypt
-from tests.spotify_integration.conftest import ISSUED_SECRETS
+from tests.spotify_integration.fakes import ISSUED_SECRETS
 
 
 def _assert_clean(html: str, conn: SpotifyConnection) -> None:
