@@ -59,7 +59,10 @@ class SpotifyConnectionAdmin(admin.ModelAdmin):
     def refresh_token_expires_at(self, obj: SpotifyConnection) -> datetime:
         return obj.refresh_token_expires_at
 
-    @admin.action(description="Disconnect (erase tokens, remove connection)")
+    # It deletes the connection: only staff who may delete connections get it, not view-only staff.
+    @admin.action(
+        description="Disconnect (erase tokens, remove connection)", permissions=["delete"]
+    )
     def disconnect(self, request: HttpRequest, queryset: QuerySet[SpotifyConnection]) -> None:
         count = 0
         for connection in queryset.select_related("user"):

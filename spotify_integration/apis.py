@@ -142,7 +142,11 @@ class SpotifyStatusApi(APIView):
 
 
 class SpotifyConnectionApi(APIView):
-    """DELETE disconnects (idempotent); ``?purge=true`` also deletes stored Spotify data."""
+    """DELETE disconnects (idempotent): erases the tokens and deletes the connection.
+
+    ``?purge=true`` is accepted; today it deletes nothing more, because the connection is the
+    only Spotify data Encore stores per user.
+    """
 
     permission_classes = [IsAuthenticated]
 

@@ -45,7 +45,8 @@ def spotify_page(request: HttpRequest) -> HttpResponse:
         connection_delete(user=_signed_in(request), purge=purge)
         messages.success(
             request,
-            "Spotify disconnected and your stored Spotify data deleted."
+            # The connection is the only Spotify data stored per user today: say no more.
+            "Spotify disconnected; Encore keeps no other Spotify data of yours."
             if purge
             else "Spotify disconnected.",
         )

@@ -422,3 +422,11 @@ def test_connect_when_spotify_is_not_configured_says_so(browser, settings):
     response = browser.post(CONNECT)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "spotify_not_configured"
+
+
+def test_page_purge_says_only_what_it_does(browser, user, make_connection):
+    make_connection(user)
+    response = browser.post("/spotify/", {"action": "disconnect", "purge": "1"}, follow=True)
+    text = response.content.decode()
+    assert "Spotify disconnected; Encore keeps no other Spotify data of yours." in text
+    assert "data deleted" not in text
