@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -96,9 +97,12 @@ class InvalidGrant(Exception):
         self.description = description
 
 
-@sensitive_variables("result")
+@sensitive_variables("call", "result")
 def token_request(endpoint: str, call: Callable[[], T], *, retry: bool) -> T:
     """Run one accounts-service request through spotipy, counted and translated.
+
+    ``call`` makes the request; pass a ``functools.partial`` rather than a lambda when it
+    needs a secret, so that no frame of ours outside this one holds it.
 
     Retries 5xx and failures in transit when ``retry`` (not for a single-use authorization
     code). Raises InvalidGrant for ``invalid_grant``, else one of our exceptions.
@@ -315,7 +319,7 @@ def connection_access_token(
             # through the handler (the store writes the token columns only).
             new_info: TokenInfo = token_request(
                 "POST /api/token (refresh_token)",
-                lambda: manager.refresh_access_token(refresh_token),
+                partial(manager.refresh_access_token, refresh_token),
                 retry=True,
             )
         except InvalidGrant as exc:
@@ -371,7 +375,7 @@ def oauth_exchange_code(*, code: str, code_verifier: str) -> TokenGrant:
     try:
         token_request(
             "POST /api/token (authorization_code)",
-            lambda: manager.get_access_token(code=code, check_cache=False),
+            partial(manager.get_access_token, code=code, check_cache=False),
             retry=False,
         )
     except InvalidGrant:
