@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 from spotify_integration.exceptions import TokenUndecryptable
 
@@ -78,6 +79,7 @@ def _multi_fernet() -> MultiFernet:
     return MultiFernet(fernets)
 
 
+@sensitive_variables("plaintext")
 def token_encrypt(*, plaintext: str) -> str:
     """Encrypt ``plaintext`` under the first key; returns ASCII ciphertext."""
     return _multi_fernet().encrypt(plaintext.encode()).decode("ascii")

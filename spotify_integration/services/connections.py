@@ -165,6 +165,7 @@ class ConnectionTokenStore:
             raise SpotifyReauthRequired()
         return _token_info(row)
 
+    @sensitive_variables("token_info")
     def tokens_save(self, *, connection_id: int, token_info: TokenInfo) -> None:
         connection_tokens_save(connection_id=connection_id, token_info=token_info)
 
