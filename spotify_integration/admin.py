@@ -8,8 +8,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from spotify_integration import services
 from spotify_integration.models import SpotifyConnection
+from spotify_integration.services.connections import connection_delete
 
 
 @admin.register(SpotifyConnection)
@@ -59,9 +59,12 @@ class SpotifyConnectionAdmin(admin.ModelAdmin):
     def refresh_token_expires_at(self, obj: SpotifyConnection) -> datetime:
         return obj.refresh_token_expires_at
 
-    @admin.action(description="Disconnect (erase tokens, remove connection)")
+    # It deletes the connection: only staff who may delete connections get it, not view-only staff.
+    @admin.action(
+        description="Disconnect (erase tokens, remove connection)", permissions=["delete"]
+    )
     def disconnect(self, request: HttpRequest, queryset: QuerySet[SpotifyConnection]) -> None:
         count = 0
         for connection in queryset.select_related("user"):
-            count += services.connection_delete(user=connection.user)["connections"]
+            count += connection_delete(user=connection.user)["connections"]
         self.message_user(request, f"Disconnected {count} Spotify connection(s).", messages.SUCCESS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,7 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
-from spotify_integration import selectors, services
+from spotify_integration import selectors
 from spotify_integration.serializers import (
     AuthorizeUrlOutputSerializer,
     CallbackInputSerializer,
@@ -23,6 +25,8 @@ from spotify_integration.serializers import (
     DisconnectInputSerializer,
     DisconnectOutputSerializer,
 )
+from spotify_integration.services.connections import connection_delete
+from spotify_integration.services.oauth import oauth_complete, oauth_start
 
 
 def _session_key(request: Request) -> str:
@@ -34,7 +38,18 @@ def _session_key(request: Request) -> str:
     session = request.session
     if not session.session_key:
         session.cycle_key()  # creates and saves a session, marks it modified (cookie is set)
-    return session.session_key
+    key = session.session_key
+    if not key:  # pragma: no cover - cycle_key() always creates one
+        raise RuntimeError("the session backend created no session key")
+    return key
+
+
+def _signed_in(request: Request) -> AbstractBaseUser:
+    """The signed-in user of a view whose permission class already requires one."""
+    user = request.user
+    if not isinstance(user, AbstractBaseUser):  # pragma: no cover - IsAuthenticated ran first
+        raise PermissionDenied
+    return user
 
 
 class SpotifyConnectApi(APIView):
@@ -50,12 +65,12 @@ class SpotifyConnectApi(APIView):
 
     @extend_schema(request=None, responses={200: AuthorizeUrlOutputSerializer})
     def post(self, request: Request) -> Response:
-        url = services.oauth_start(user=request.user, session_key=_session_key(request))
+        url = oauth_start(user=_signed_in(request), session_key=_session_key(request))
         return Response(AuthorizeUrlOutputSerializer({"authorize_url": url}).data)
 
     @extend_schema(responses={302: OpenApiResponse(description="Redirect to Spotify")})
     def get(self, request: Request) -> HttpResponse:
-        url = services.oauth_start(user=request.user, session_key=_session_key(request))
+        url = oauth_start(user=_signed_in(request), session_key=_session_key(request))
         return HttpResponseRedirect(url)
 
 
@@ -92,7 +107,7 @@ class SpotifyCallbackApi(APIView):
         try:
             params = CallbackInputSerializer(data=request.query_params)
             params.is_valid(raise_exception=True)
-            connection = services.oauth_complete(
+            connection = oauth_complete(
                 user=request.user,
                 session_key=request.session.session_key,
                 state=params.validated_data.get("state"),
@@ -122,12 +137,16 @@ class SpotifyStatusApi(APIView):
 
     @extend_schema(responses={200: ConnectionStatusOutputSerializer})
     def get(self, request: Request) -> Response:
-        data = selectors.connection_status(user=request.user)
+        data = selectors.connection_status(user=_signed_in(request))
         return Response(ConnectionStatusOutputSerializer(data).data)
 
 
 class SpotifyConnectionApi(APIView):
-    """DELETE disconnects (idempotent); ``?purge=true`` also deletes stored Spotify data."""
+    """DELETE disconnects (idempotent): erases the tokens and deletes the connection.
+
+    ``?purge=true`` is accepted; today it deletes nothing more, because the connection is the
+    only Spotify data Encore stores per user.
+    """
 
     permission_classes = [IsAuthenticated]
 
@@ -137,9 +156,7 @@ class SpotifyConnectionApi(APIView):
     def delete(self, request: Request) -> Response:
         params = DisconnectInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        deleted = services.connection_delete(
-            user=request.user, purge=params.validated_data["purge"]
-        )
+        deleted = connection_delete(user=_signed_in(request), purge=params.validated_data["purge"])
         return Response(
             DisconnectOutputSerializer({"deleted": deleted}).data, status=status.HTTP_200_OK
         )

@@ -19,7 +19,9 @@ class SpotifyError(ApplicationError):
     """Base of every Spotify failure that is not a rate limit."""
 
     code = "spotify_error"
-    http_status = status.HTTP_502_BAD_GATEWAY
+    # core's ApplicationError.http_status is inferred as Literal[400]; declared int here so
+    # that every subclass may set its own status.
+    http_status: int = status.HTTP_502_BAD_GATEWAY  # type: ignore[assignment]
     default_message = "Spotify could not complete the request."
 
 

@@ -1,10 +1,10 @@
-"""Counting Spotify calls: every HTTP request the client makes is recorded here.
+"""Counting Spotify calls: every HTTP request the client package makes is recorded here.
 
-A job wraps its work in ``count_spotify_calls()`` and reads the counter afterwards::
+Wrap work in ``count_spotify_calls()`` and read the counter afterwards::
 
     with count_spotify_calls() as calls:
-        song_sync_metadata(...)
-    job.spotify_calls = calls.total
+        SpotifyClient.for_app().tracks(track_ids)
+    calls.total, calls.by_endpoint(), calls.by_status()
 
 Counters nest (an outer and an inner counter both see a call) and are per execution context
 (``contextvars``): concurrent requests or tasks never count each other's calls. A thread

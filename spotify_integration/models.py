@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 
 # Since 20 Jul 2026 Spotify refresh tokens die this many months after the user's original
-# authorization, and refreshing does not extend them (see SPOTIFY.md).
+# authorization, and refreshing does not extend them (see docs/spotify-api.md).
 REFRESH_TOKEN_LIFETIME_MONTHS = 6
 
 

@@ -46,5 +46,6 @@ class HasSpotifyConnection(BasePermission):
         missing = connection_missing_scopes(connection=connection, required=required)
         if missing:
             raise SpotifyMissingScopes(reconnect_url=reconnect_url(), missing_scopes=missing)
-        request.spotify_connection = connection
+        # DRF's Request takes extra attributes; the view reads this one.
+        request.spotify_connection = connection  # type: ignore[attr-defined]
         return True

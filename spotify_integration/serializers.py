@@ -14,7 +14,12 @@ class CallbackInputSerializer(serializers.Serializer):
 
 
 class DisconnectInputSerializer(serializers.Serializer):
-    purge = serializers.BooleanField(required=False, default=False)
+    purge = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Also delete the user's other stored Spotify data. Today there is none: the "
+        "connection is the only Spotify data Encore stores per user.",
+    )
 
 
 class AuthorizeUrlOutputSerializer(serializers.Serializer):

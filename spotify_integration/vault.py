@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 from spotify_integration.exceptions import TokenUndecryptable
 
@@ -46,6 +47,13 @@ def _warn_derived_key_once() -> None:
     )
 
 
+def derived_key_warning_reset() -> None:
+    """Warn again on the next use of the derived key (tests; the warning is once a process)."""
+    global _warned
+    with _warned_lock:
+        _warned = False
+
+
 def vault_keys() -> list[bytes]:
     """The configured keys, first = the one that encrypts. Never logged or shown."""
     configured = [k.strip() for k in settings.TOKEN_ENCRYPTION_KEYS if k and k.strip()]
@@ -71,6 +79,7 @@ def _multi_fernet() -> MultiFernet:
     return MultiFernet(fernets)
 
 
+@sensitive_variables("plaintext")
 def token_encrypt(*, plaintext: str) -> str:
     """Encrypt ``plaintext`` under the first key; returns ASCII ciphertext."""
     return _multi_fernet().encrypt(plaintext.encode()).decode("ascii")

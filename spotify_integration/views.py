@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from spotify_integration import selectors, services
+from spotify_integration import selectors
+from spotify_integration.services.connections import connection_delete
+
+
+def _signed_in(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in user of a view that ``login_required`` guards."""
+    user = request.user
+    if not isinstance(user, AbstractBaseUser):  # pragma: no cover - login_required ran first
+        raise PermissionDenied
+    return user
 
 
 @login_required
@@ -25,16 +36,17 @@ def spotify_page(request: HttpRequest) -> HttpResponse:
                 request,
                 "spotify_integration/spotify.html",
                 {
-                    "status": selectors.connection_status(user=request.user),
+                    "status": selectors.connection_status(user=_signed_in(request)),
                     "form_error": "action: unknown action.",
                 },
                 status=400,
             )
         purge = request.POST.get("purge") in ("1", "true", "on")
-        services.connection_delete(user=request.user, purge=purge)
+        connection_delete(user=_signed_in(request), purge=purge)
         messages.success(
             request,
-            "Spotify disconnected and your stored Spotify data deleted."
+            # The connection is the only Spotify data stored per user today: say no more.
+            "Spotify disconnected; Encore keeps no other Spotify data of yours."
             if purge
             else "Spotify disconnected.",
         )
@@ -42,5 +54,5 @@ def spotify_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "spotify_integration/spotify.html",
-        {"status": selectors.connection_status(user=request.user)},
+        {"status": selectors.connection_status(user=_signed_in(request))},
     )

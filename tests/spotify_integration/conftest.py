@@ -1,8 +1,7 @@
 """Fixtures for the Spotify integration: Spotify mocked at the HTTP wire, real Postgres/Redis.
 
-Every Web API body registered through ``spotify.api(...)`` is validated against the OpenAPI
-description first; token-endpoint bodies come from ``token_body`` (the documented shape).
-Every token value the fake Spotify hands out is remembered, and after each test no captured
+The fake Spotify lives in ``fakes.py``, the model factories in ``factories.py``. Every token
+value the fake Spotify (or a factory) hands out is remembered, and after each test no captured
 log record may contain one.
 """
 
@@ -10,145 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 import responses
 from django.core.cache import cache
+from django.utils import timezone
 
-from spotify_integration import client as spotify_client
-from spotify_integration.client import TokenGrant
+from spotify_integration.client import endpoint_memory_clear
+from spotify_integration.client import http as spotify_http
 from spotify_integration.models import SpotifyConnection
-from spotify_integration.services import connection_upsert
-from tests.spotify_integration.openapi import validate_response
-
-API = "https://api.spotify.test/v1/"
-TOKEN_URL = "https://accounts.spotify.test/api/token"
-AUTHORIZE_URL = "https://accounts.spotify.test/authorize"
-ALL_SCOPES = [
-    "playlist-read-collaborative",
-    "playlist-read-private",
-    "user-read-private",
-    "user-read-recently-played",
-]
-
-# Every token value issued during the current test (access, refresh, verifier, code).
-ISSUED_SECRETS: set[str] = set()
-
-
-def secret(prefix: str) -> str:
-    value = f"{prefix}-{secrets.token_urlsafe(24)}"
-    ISSUED_SECRETS.add(value)
-    return value
-
-
-def token_body(
-    *, refresh: bool = True, scope: str | None = " ".join(ALL_SCOPES), expires_in: int = 3600
-) -> dict[str, Any]:
-    """The accounts service's documented token response (not in the OpenAPI spec)."""
-    body: dict[str, Any] = {
-        "access_token": secret("access"),
-        "token_type": "Bearer",
-        "expires_in": expires_in,
-    }
-    if refresh:
-        body["refresh_token"] = secret("refresh")
-    if scope is not None:
-        body["scope"] = scope
-    return body
-
-
-def me_body(account_id: str = "aB3dE5fG7h", display_name: str = "Listener") -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "display_name": display_name,
-        "id": f"user-{account_id}",
-        "type": "user",
-        "uri": f"spotify:user:user-{account_id}",
-        "href": f"https://api.spotify.com/v1/users/user-{account_id}",
-        "external_urls": {"spotify": f"https://open.spotify.com/user/user-{account_id}"},
-        "images": [],
-    }
-
-
-def track_body(track_id: str, name: str = "Bohemian Rhapsody") -> dict[str, Any]:
-    return {
-        "id": track_id,
-        "name": name,
-        "type": "track",
-        "uri": f"spotify:track:{track_id}",
-        "href": f"https://api.spotify.com/v1/tracks/{track_id}",
-        "duration_ms": 354320,
-        "explicit": False,
-        "disc_number": 1,
-        "track_number": 11,
-        "is_local": False,
-        "external_ids": {"isrc": "GBUM71029604"},
-        "external_urls": {"spotify": f"https://open.spotify.com/track/{track_id}"},
-        "artists": [
-            {
-                "id": "1dfeR4HaWDbWqFHLkxsg1d",
-                "name": "Queen",
-                "type": "artist",
-                "uri": "spotify:artist:1dfeR4HaWDbWqFHLkxsg1d",
-                "href": "https://api.spotify.com/v1/artists/1dfeR4HaWDbWqFHLkxsg1d",
-                "external_urls": {
-                    "spotify": "https://open.spotify.com/artist/1dfeR4HaWDbWqFHLkxsg1d"
-                },
-            }
-        ],
-    }
-
-
-def error_body(status: int, message: str, reason: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"status": status, "message": message}
-    if reason:
-        error["reason"] = reason
-    return {"error": error}
-
-
-class FakeSpotify:
-    """Registers Spotify responses on a RequestsMock, validating Web API bodies first."""
-
-    def __init__(self, rsps: responses.RequestsMock) -> None:
-        self.rsps = rsps
-
-    def api(
-        self,
-        method: str,
-        spec_path: str,
-        *,
-        path: str | None = None,
-        status: int = 200,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> responses.BaseResponse:
-        """Answer ``method path`` (default: the spec path) with a spec-valid body."""
-        validate_response(spec_path, method, status, body)
-        return self.rsps.add(
-            method,
-            API + (path or spec_path).lstrip("/"),
-            json=body,
-            status=status,
-            headers=headers or {},
-        )
-
-    def token(self, body: dict[str, Any] | None = None, *, status: int = 200) -> None:
-        self.rsps.add(responses.POST, TOKEN_URL, json=body or token_body(), status=status)
-
-    def token_callback(self, fn: Callable[[Any], tuple[int, dict[str, str], str]]) -> None:
-        self.rsps.add_callback(responses.POST, TOKEN_URL, callback=fn)
-
-    def calls_to(self, url_prefix: str) -> list[Any]:
-        return [c for c in self.rsps.calls if c.request.url.startswith(url_prefix)]
-
-    def token_calls(self, grant_type: str | None = None) -> list[dict[str, list[str]]]:
-        forms = [parse_qs(c.request.body) for c in self.calls_to(TOKEN_URL)]
-        return [f for f in forms if grant_type is None or f.get("grant_type") == [grant_type]]
+from spotify_integration.ratelimit import spotify_limiter
+from spotify_integration.services.connections import ConnectionTokenStore
+from tests.spotify_integration.factories import SpotifyConnectionFactory
+from tests.spotify_integration.fakes import ALL_SCOPES, ISSUED_SECRETS, FakeSpotify
 
 
 @pytest.fixture
@@ -165,15 +41,21 @@ def _clear_worker_cache() -> None:
         cache.clear()
 
 
+def _forget_spotify_state() -> None:
+    _clear_worker_cache()
+    endpoint_memory_clear()
+    # Without Redis the app's budget lives in this process, not in the cache: reset it too, so
+    # no test starts with slots another test took.
+    spotify_limiter().reset()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_spotify_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    _clear_worker_cache()
-    spotify_client.endpoint_memory_clear()
-    monkeypatch.setattr(spotify_client, "RETRY_BACKOFF_SECONDS", 0)
+    _forget_spotify_state()
+    monkeypatch.setattr(spotify_http, "RETRY_BACKOFF_SECONDS", 0)
     ISSUED_SECRETS.clear()
     yield
-    _clear_worker_cache()
-    spotify_client.endpoint_memory_clear()
+    _forget_spotify_state()
 
 
 @pytest.fixture(autouse=True)
@@ -201,12 +83,18 @@ def make_connection(db: None) -> Callable[..., SpotifyConnection]:
         expires_in: int = 3600,
         scopes: list[str] | None = None,
     ) -> SpotifyConnection:
-        grant = TokenGrant(
-            access_token=secret("access"),
-            refresh_token=secret("refresh"),
-            expires_at=datetime.now(tz=UTC) + timedelta(seconds=expires_in),
-            scopes=ALL_SCOPES if scopes is None else scopes,
+        connection: SpotifyConnection = SpotifyConnectionFactory(
+            user=user,
+            account_id=account_id,
+            access_token_expires_at=timezone.now() + timedelta(seconds=expires_in),
+            granted_scopes=sorted(set(ALL_SCOPES if scopes is None else scopes)),
         )
-        return connection_upsert(user_id=user.pk, profile=me_body(account_id), grant=grant)
+        return connection
 
     return make
+
+
+@pytest.fixture
+def token_store() -> ConnectionTokenStore:
+    """The app's token store, which a connection's client is given."""
+    return ConnectionTokenStore()

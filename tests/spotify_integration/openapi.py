@@ -1,9 +1,9 @@
 """Validate mocked Spotify Web API bodies against the OpenAPI description of the API.
 
-The spec is ``../shared/spotify/openapi.yml`` (beside the repository) when it exists, else the
-vendored copy next to this file (CI clones the repository where ``../shared`` is missing).
-The accounts service (token endpoint) is not in the spec; its bodies are kept to the
-documented token response by ``token_body`` in ``conftest.py`` instead.
+The spec is ``spotify-openapi.yml`` next to this file: a vendored copy of sonallux's corrected
+description of the Web API (version 2026.5.31). The accounts service (token endpoint) is not
+in the spec; its bodies are kept to the documented token response by ``token_body`` in
+``fakes.py`` instead.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from typing import Any
 import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_SPEC = REPO_ROOT.parent / "shared" / "spotify" / "openapi.yml"
 VENDORED_SPEC = Path(__file__).resolve().parent / "spotify-openapi.yml"
 
 # Error statuses the spec does not list per path still carry Spotify's error object.
@@ -29,20 +27,18 @@ _ERROR_RESPONSES = {
 }
 
 
-def spec_path() -> Path:
-    return SHARED_SPEC if SHARED_SPEC.exists() else VENDORED_SPEC
-
-
 @cache
-def _spec() -> dict[str, Any]:
-    with spec_path().open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+def spec() -> dict[str, Any]:
+    """The parsed vendored spec."""
+    with VENDORED_SPEC.open(encoding="utf-8") as handle:
+        loaded: dict[str, Any] = yaml.safe_load(handle)
+    return loaded
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    spec = _spec()
+    target: Any
     while "$ref" in node:
-        target: Any = spec
+        target = spec()
         for part in node["$ref"].removeprefix("#/").split("/"):
             target = target[part]
         node = target
@@ -51,14 +47,13 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
 
 def response_schema(path: str, method: str, status: int) -> dict[str, Any]:
     """The JSON schema of ``method path`` answering ``status`` (path as in the spec)."""
-    spec = _spec()
-    operation = spec["paths"][path][method.lower()]
+    operation = spec()["paths"][path][method.lower()]
     responses = operation["responses"]
     if str(status) in responses:
         response = _resolve(responses[str(status)])
     elif status >= 500 or status in _ERROR_RESPONSES:
         response = _resolve(
-            spec["components"]["responses"][_ERROR_RESPONSES.get(status, "BadRequest")]
+            spec()["components"]["responses"][_ERROR_RESPONSES.get(status, "BadRequest")]
         )
     else:
         raise AssertionError(f"{method} {path} has no {status} response in the spec")
@@ -67,5 +62,5 @@ def response_schema(path: str, method: str, status: int) -> dict[str, Any]:
 
 def validate_response(path: str, method: str, status: int, body: Any) -> None:
     """Raise jsonschema's ValidationError unless ``body`` fits the spec's response schema."""
-    schema = {"allOf": [response_schema(path, method, status)], "components": _spec()["components"]}
+    schema = {"allOf": [response_schema(path, method, status)], "components": spec()["components"]}
     OAS30Validator(schema, format_checker=oas30_format_checker).validate(body)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Permission
+
 from spotify_integration.models import SpotifyConnection
 from spotify_integration.vault import token_decrypt
-from tests.spotify_integration.conftest import ISSUED_SECRETS
+from tests.spotify_integration.factories import UserFactory
+from tests.spotify_integration.fakes import ISSUED_SECRETS
 
 
 def _assert_clean(html: str, conn: SpotifyConnection) -> None:
@@ -53,3 +56,25 @@ def test_disconnect_action_calls_the_service(client, staff_user, user, make_conn
 def test_connections_cannot_be_added_by_hand(client, staff_user):
     client.force_login(staff_user)
     assert client.get("/admin/spotify_integration/spotifyconnection/add/").status_code == 403
+
+
+def test_view_only_staff_cannot_disconnect(client, user, make_connection):
+    # Given a staff user who may only view connections
+    conn = make_connection(user)
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_spotifyconnection"))
+    client.force_login(viewer)
+    listing = client.get("/admin/spotify_integration/spotifyconnection/")
+    assert listing.status_code == 200 and conn.account_id in listing.content.decode()
+    assert 'value="disconnect"' not in listing.content.decode()
+
+    # When they post the action anyway
+    response = client.post(
+        "/admin/spotify_integration/spotifyconnection/",
+        {"action": "disconnect", "_selected_action": [conn.pk]},
+        follow=True,
+    )
+
+    # Then nothing is disconnected
+    assert "Disconnected" not in response.content.decode()
+    assert SpotifyConnection.objects.filter(pk=conn.pk).exists()

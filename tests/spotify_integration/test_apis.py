@@ -13,10 +13,12 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from spotify_integration import services
 from spotify_integration.models import ConnectionStatus, SpotifyConnection
 from spotify_integration.permissions import HasSpotifyConnection
-from tests.spotify_integration.conftest import (
+from spotify_integration.services import oauth
+from spotify_integration.services.connections import connection_mark_needs_reauth
+from tests.spotify_integration.factories import UserFactory
+from tests.spotify_integration.fakes import (
     AUTHORIZE_URL,
     ISSUED_SECRETS,
     TOKEN_URL,
@@ -206,8 +208,8 @@ def test_callback_state_is_single_use(browser, spotify):
 
 def test_callback_with_an_expired_state_is_refused(browser, spotify, monkeypatch):
     params = start(browser)
-    real_now = services._now
-    monkeypatch.setattr(services, "_now", lambda: real_now() + 10 * 60 + 1)
+    real_now = oauth.now
+    monkeypatch.setattr(oauth, "now", lambda: real_now() + 10 * 60 + 1)
     _refused(browser.get(CALLBACK, {"state": params["state"], "code": "c"}), "expired")
     assert nothing_stored() and not spotify.rsps.calls
 
@@ -258,10 +260,8 @@ def test_callback_with_an_oversized_parameter_is_a_400(browser):
     assert response.json()["error"]["message"].startswith("state:")
 
 
-def test_account_linked_to_another_user_is_refused(
-    browser, spotify, make_connection, django_user_model
-):
-    make_connection(django_user_model.objects.create_user("someone-else"), account_id="acct-1")
+def test_account_linked_to_another_user_is_refused(browser, spotify, make_connection):
+    make_connection(UserFactory(username="someone-else"), account_id="acct-1")
     params = start(browser)
     pkce_checking_token_endpoint(spotify, params["code_challenge"], token_body())
     spotify.api("GET", "/me", body=me_body("acct-1"))
@@ -274,7 +274,7 @@ def test_account_linked_to_another_user_is_refused(
 
 def test_reconnect_replaces_tokens_and_resets_needs_reauth(browser, user, spotify, make_connection):
     old = make_connection(user, account_id="acct-1")
-    services.connection_mark_needs_reauth(connection_id=old.pk, reason="revoked")
+    connection_mark_needs_reauth(connection_id=old.pk, reason="revoked")
     params = start(browser)
     assert params["show_dialog"] == "true"  # lets the user pick the account again
     pkce_checking_token_endpoint(spotify, params["code_challenge"], token_body())
@@ -359,7 +359,7 @@ def test_permission_not_connected(user):
 
 def test_permission_needs_reconnect(user, make_connection):
     conn = make_connection(user)
-    services.connection_mark_needs_reauth(connection_id=conn.pk, reason="invalid_grant")
+    connection_mark_needs_reauth(connection_id=conn.pk, reason="invalid_grant")
     response = _call_guarded(user)
     assert response.status_code == 403
     assert response.data["error"]["code"] == "spotify_reconnect_required"
@@ -422,3 +422,11 @@ def test_connect_when_spotify_is_not_configured_says_so(browser, settings):
     response = browser.post(CONNECT)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "spotify_not_configured"
+
+
+def test_page_purge_says_only_what_it_does(browser, user, make_connection):
+    make_connection(user)
+    response = browser.post("/spotify/", {"action": "disconnect", "purge": "1"}, follow=True)
+    text = response.content.decode()
+    assert "Spotify disconnected; Encore keeps no other Spotify data of yours." in text
+    assert "data deleted" not in text

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from spotify_integration.ratelimit import spotify_pause
-from tests.spotify_integration.conftest import token_body
+from tests.spotify_integration.fakes import token_body
 
 
 def test_spotify_check_gets_an_app_token_and_reports(spotify):

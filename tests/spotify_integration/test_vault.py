@@ -15,6 +15,7 @@ from spotify_integration import vault
 from spotify_integration.exceptions import TokenUndecryptable
 from spotify_integration.models import SpotifyConnection
 from spotify_integration.vault import token_decrypt, token_encrypt
+from tests.spotify_integration.factories import UserFactory
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
@@ -40,7 +41,7 @@ def test_repr_and_str_never_show_tokens(user, make_connection):
 
 @override_settings(TOKEN_ENCRYPTION_KEYS=[])
 def test_embedded_default_derives_a_key_from_secret_key_and_warns(caplog):
-    vault._warned = False
+    vault.derived_key_warning_reset()
     with caplog.at_level(logging.WARNING, logger="spotify_integration.vault"):
         ciphertext = token_encrypt(plaintext="hello")
     assert token_decrypt(ciphertext=ciphertext) == "hello"
@@ -57,11 +58,11 @@ def test_a_bad_key_fails_loudly_without_showing_it():
     assert "entry 1" in str(exc.value)
 
 
-def test_key_rotation_end_to_end(user, make_connection, django_user_model):
+def test_key_rotation_end_to_end(user, make_connection):
     # Given tokens written under the old key
     with override_settings(TOKEN_ENCRYPTION_KEYS=[OLD_KEY]):
         conn = make_connection(user)
-        other = make_connection(django_user_model.objects.create_user("b"), account_id="acct2")
+        other = make_connection(UserFactory(username="b"), account_id="acct2")
         access = token_decrypt(ciphertext=conn.access_token_encrypted)
         refresh = token_decrypt(ciphertext=conn.refresh_token_encrypted)
 

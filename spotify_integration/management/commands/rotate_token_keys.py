@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from spotify_integration.exceptions import TokenUndecryptable
-from spotify_integration.services import connection_tokens_rotate
+from spotify_integration.services.connections import connection_tokens_rotate
 
 
 class Command(BaseCommand):

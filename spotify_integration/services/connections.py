@@ -1,41 +1,28 @@
-"""Writes for the Spotify integration: the OAuth flow, connection tokens, disconnect, rotation.
+"""A user's Spotify connection and its tokens: create or renew, refreshed tokens, needs-reauth,
+disconnect, key rotation.
 
-Views, admin actions and commands call these; none of them holds the rules.
+This module depends only on the models, the vault and our exceptions. Its
+:class:`ConnectionTokenStore` is the client's ``TokenStore`` over these rows: the client
+package receives one and never imports this module.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
-import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.cache import cache
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
-from core.exceptions import ValidationFailed
-from spotify_integration.client import (
-    SpotifyClient,
-    TokenGrant,
-    oauth_authorize_url,
-    oauth_exchange_code,
-    spotify_configured,
-)
 from spotify_integration.exceptions import (
-    SpotifyAccessDenied,
     SpotifyAccountLinkedElsewhere,
     SpotifyAuthorizationFailed,
-    SpotifyNotConfigured,
-    SpotifyStateInvalid,
-    TokenUndecryptable,
+    SpotifyNotConnected,
+    SpotifyReauthRequired,
 )
 from spotify_integration.models import ConnectionStatus, SpotifyConnection
 from spotify_integration.vault import (
@@ -45,131 +32,13 @@ from spotify_integration.vault import (
     token_reencrypt,
 )
 
+if TYPE_CHECKING:
+    from spotify_integration.client.accounts import TokenGrant, TokenInfo
+
 logger = logging.getLogger("encore.spotify")
 
-OAUTH_STATE_TTL_SECONDS = 10 * 60
-_STATE_MAX_LENGTH = 200
 
-
-def _now() -> float:
-    """Wall-clock seconds; one place for tests to move time."""
-    return time.time()
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _state_key(state: str) -> str:
-    # The cache key holds a hash: even a cache dump does not hand out usable states.
-    return f"spotify:oauth_state:{_digest(state)}"
-
-
-def pkce_pair() -> tuple[str, str]:
-    """A fresh PKCE (verifier, S256 challenge); the verifier is 86 url-safe characters."""
-    verifier = secrets.token_urlsafe(64)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode()
-    return verifier, challenge.rstrip("=")
-
-
-# --- Connect -------------------------------------------------------------------------------
-
-
-def oauth_start(*, user: AbstractBaseUser, session_key: str) -> str:
-    """Begin a connect: store a one-time state bound to the session and verifier; return the
-    Spotify authorize URL.
-
-    The state lives server-side (the cache) for 10 minutes, keyed by its hash, holding the user,
-    a hash of the session key, and the PKCE verifier encrypted by the vault. A user who is
-    already connected gets Spotify's account chooser (``show_dialog``).
-    """
-    if not spotify_configured():
-        raise SpotifyNotConfigured()  # before storing a state nobody can ever use
-    verifier, challenge = pkce_pair()
-    state = secrets.token_urlsafe(32)
-    cache.set(
-        _state_key(state),
-        {
-            "user_id": user.pk,
-            "session": _digest(session_key),
-            "verifier": token_encrypt(plaintext=verifier),
-            "expires_at": _now() + OAUTH_STATE_TTL_SECONDS,
-        },
-        timeout=OAUTH_STATE_TTL_SECONDS,
-    )
-    reconnect = SpotifyConnection.objects.filter(user_id=user.pk).exists()
-    return oauth_authorize_url(
-        state=state,
-        code_challenge=challenge,
-        scopes=list(settings.SPOTIFY_SCOPES),
-        show_dialog=reconnect,
-    )
-
-
-def _refuse_state(reason: str, message: str) -> SpotifyStateInvalid:
-    return SpotifyStateInvalid(f"state: {message}", detail={"state": reason})
-
-
-def _oauth_state_consume(
-    *, state: str | None, session_key: str | None, user: AbstractBaseUser | AnonymousUser
-) -> tuple[int, str]:
-    """Spend ``state`` (single use even when refused) and return (user id, PKCE verifier).
-
-    Refuses a missing, unknown, reused, expired or other-session state with
-    SpotifyStateInvalid. Single use is enforced by the cache delete: of two concurrent
-    callbacks presenting the same state only one delete succeeds.
-    """
-    if not state:
-        raise _refuse_state("missing", "missing; start the Spotify connection again.")
-    if len(state) > _STATE_MAX_LENGTH:
-        raise _refuse_state("unknown", "not recognised; start the Spotify connection again.")
-    key = _state_key(state)
-    record = cache.get(key)
-    if record is None or not cache.delete(key):
-        raise _refuse_state(
-            "unknown_or_used", "not recognised or already used; start the connection again."
-        )
-    if record["expires_at"] < _now():
-        raise _refuse_state("expired", "expired (10 minutes); start the connection again.")
-    if not session_key or not hmac.compare_digest(record["session"], _digest(session_key)):
-        raise _refuse_state("other_session", "was issued to another browser session.")
-    if user.is_authenticated and user.pk != record["user_id"]:
-        raise _refuse_state("other_session", "was issued to another user.")
-    try:
-        verifier = token_decrypt(ciphertext=record["verifier"])
-    except TokenUndecryptable:
-        raise _refuse_state("unknown", "not recognised; start the connection again.") from None
-    return record["user_id"], verifier
-
-
-def oauth_complete(
-    *,
-    user: AbstractBaseUser | AnonymousUser,
-    session_key: str | None,
-    state: str | None,
-    code: str | None,
-    error: str | None,
-) -> SpotifyConnection:
-    """Finish a connect from Spotify's redirect and store the connection.
-
-    Order matters: the state is checked (and spent) before anything else, so a refused
-    callback stores nothing and never reaches Spotify. Then ``error`` (``access_denied``: the
-    user declined), the code exchange with the PKCE verifier, ``/me``, and the upsert keyed by
-    Spotify's ``account_id``. Raises SpotifyStateInvalid, SpotifyAccessDenied,
-    SpotifyAuthorizationFailed, SpotifyAccountLinkedElsewhere, or a client error.
-    """
-    user_id, verifier = _oauth_state_consume(state=state, session_key=session_key, user=user)
-    if error:
-        if error == "access_denied":
-            raise SpotifyAccessDenied()
-        raise SpotifyAuthorizationFailed(detail={"error": error[:100]})
-    if not code:
-        raise ValidationFailed("code: missing from Spotify's redirect.", detail={"code": "missing"})
-    grant = oauth_exchange_code(code=code, code_verifier=verifier)
-    profile = SpotifyClient.for_access_token(grant.access_token).me()
-    return connection_upsert(user_id=user_id, profile=profile, grant=grant)
-
-
+@sensitive_variables("grant")
 def connection_upsert(
     *, user_id: int, profile: dict[str, Any], grant: TokenGrant
 ) -> SpotifyConnection:
@@ -223,10 +92,11 @@ def connection_upsert(
     return connection
 
 
-# --- Tokens (called by the client's ConnectionTokenHandler) ---------------------------------
+# --- Tokens (the client reaches these through ConnectionTokenStore) -------------------------
 
 
-def connection_tokens_save(*, connection_id: int, token_info: dict[str, Any]) -> None:
+@sensitive_variables("token_info")
+def connection_tokens_save(*, connection_id: int, token_info: TokenInfo) -> None:
     """Store a refreshed token_info (encrypted). Writes only token columns; keeps the old
     refresh token when ``token_info`` has none; a missing/disconnected row is left alone."""
     now = timezone.now()
@@ -267,16 +137,67 @@ def connection_mark_needs_reauth(*, connection_id: int, reason: str) -> None:
     )
 
 
+class ConnectionTokenStore:
+    """The client's ``TokenStore`` over ``SpotifyConnection`` rows.
+
+    ``tokens_read`` reads the row every time, so a refresh made by another process is seen at
+    once. The token_info it returns holds plaintext tokens: it lives in memory for one call.
+    """
+
+    def __repr__(self) -> str:
+        return "<ConnectionTokenStore>"
+
+    def tokens_read(self, *, connection_id: int) -> TokenInfo:
+        row = (
+            SpotifyConnection.objects.filter(pk=connection_id)
+            .only(
+                "status",
+                "access_token_encrypted",
+                "refresh_token_encrypted",
+                "access_token_expires_at",
+                "granted_scopes",
+            )
+            .first()
+        )
+        if row is None:
+            raise SpotifyNotConnected()
+        if row.status != ConnectionStatus.ACTIVE or not row.refresh_token_encrypted:
+            raise SpotifyReauthRequired()
+        return _token_info(row)
+
+    @sensitive_variables("token_info")
+    def tokens_save(self, *, connection_id: int, token_info: TokenInfo) -> None:
+        connection_tokens_save(connection_id=connection_id, token_info=token_info)
+
+    def mark_needs_reauth(self, *, connection_id: int, reason: str) -> None:
+        connection_mark_needs_reauth(connection_id=connection_id, reason=reason)
+
+
+def _token_info(row: SpotifyConnection) -> TokenInfo:
+    expires_at = row.access_token_expires_at
+    return {
+        "access_token": (
+            token_decrypt(ciphertext=row.access_token_encrypted)
+            if row.access_token_encrypted
+            else ""
+        ),
+        "refresh_token": token_decrypt(ciphertext=row.refresh_token_encrypted),
+        "expires_at": int(expires_at.timestamp()) if expires_at else 0,
+        "scope": " ".join(row.granted_scopes or []),
+        "token_type": "Bearer",
+    }
+
+
 # --- Disconnect ----------------------------------------------------------------------------
 
 
 def connection_delete(*, user: AbstractBaseUser, purge: bool = False) -> dict[str, int]:
     """Disconnect: erase the tokens and remove the connection. Repeating it is harmless.
 
-    ``purge`` also deletes the user's stored Spotify data. Today the connection row is the
-    only Spotify data Encore stores per user; the playlist and play models, when they arrive,
-    must be deleted here too (they hang off the connection, so they go with it already).
-    Returns what was deleted, by kind.
+    Returns what was deleted, by kind. Today the connection row is the only Spotify data
+    Encore stores per user, so ``purge`` deletes nothing more; the playlist and play models,
+    when they arrive, hang off the connection (they go with it) and are reported here when
+    ``purge`` is set.
     """
     with transaction.atomic():
         connections = SpotifyConnection.objects.filter(user_id=user.pk)
