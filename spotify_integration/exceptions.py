@@ -19,9 +19,7 @@ class SpotifyError(ApplicationError):
     """Base of every Spotify failure that is not a rate limit."""
 
     code = "spotify_error"
-    # core's ApplicationError.http_status is inferred as Literal[400]; declared int here so
-    # that every subclass may set its own status.
-    http_status: int = status.HTTP_502_BAD_GATEWAY  # type: ignore[assignment]
+    http_status: int = status.HTTP_502_BAD_GATEWAY
     default_message = "Spotify could not complete the request."
 
 
@@ -44,7 +42,7 @@ class SpotifyUnavailable(SpotifyError):
     code = "spotify_unavailable"
     http_status = status.HTTP_503_SERVICE_UNAVAILABLE
     default_message = "Spotify is unavailable right now; try again later."
-    transient = True  # sync jobs retry it with backoff (sync.services)
+    transient = True  # sync jobs retry it with backoff (sync.services.runner)
 
 
 class SpotifyNotFound(SpotifyError):
