@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Count
 
 from catalog.models import Album, Artist, Song, SongArtist
+from catalog.services import song_artists_refresh
 
 
 class SongArtistInline(admin.TabularInline):
@@ -91,14 +92,7 @@ class SongAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        song = form.instance
-        # The denormalised names and search columns follow the edited artist list.
-        names = [sa.artist.name for sa in song.song_artists.select_related("artist")]
-        song.artist_names = ", ".join(names)
-        if song.identity_key.startswith("new:"):
-            # Created here, the song had no artists at its first save: key it by them now.
-            song.assign_identity_key()
-        song.save()
+        song_artists_refresh(song=form.instance)
 
 
 @admin.register(Artist)

@@ -5,7 +5,7 @@ and each term matches as a prefix (``bohem`` finds *bohemian*). Terms of 5+ lett
 corrected for typos against the catalog's own vocabulary (one edit from 5 letters, two from 9,
 a swap of neighbours counting as one edit): ``bohemain rapsody`` finds *Bohemian Rhapsody*.
 
-Finding and ranking are separate, after the measurements in ../shared/docs/SEARCH.md:
+Finding and ranking are separate, after the measurements in docs/search.md:
 1. *Candidates* come from indexes and are capped (``SEARCH_CANDIDATE_CAP``): on PostgreSQL a
    full-text GIN index (prefix terms OR'd with their corrections, AND'ed across terms) plus a
    pattern index on the title for exact and prefix title matches; SQLite scans with LIKE.
@@ -27,7 +27,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Prefetch
 from rapidfuzz.distance import OSA
 
 from catalog.models import Album, Artist, SearchWord, Song, SongArtist
@@ -450,13 +449,3 @@ def _with_album_and_artists(song: Song) -> Song:
         for _, artist_id, name, spotify_id in sorted(artists or [], key=lambda a: a[0])
     ]
     return song
-
-
-def songs_for_display():
-    """Songs with what a listing shows (album, ordered artists) loaded in two more queries."""
-    return Song.objects.select_related("album").prefetch_related(
-        Prefetch(
-            "song_artists",
-            queryset=SongArtist.objects.select_related("artist").order_by("position"),
-        )
-    )

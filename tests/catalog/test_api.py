@@ -106,7 +106,7 @@ def test_openapi_schema_documents_search_and_its_errors(api_client, db):
 def test_the_fast_song_representation_equals_drf_generic_output(demo_catalog):
     from rest_framework import serializers
 
-    from catalog.search import songs_for_display
+    from catalog.selectors import songs_for_display
     from catalog.serializers import SongSerializer
 
     Song.objects.filter(title="Halo", artist_names="Beyoncé").update(
@@ -120,7 +120,8 @@ def test_the_fast_song_representation_equals_drf_generic_output(demo_catalog):
 def test_search_results_read_with_the_page_equal_the_songs_loaded_by_the_orm(demo_catalog):
     """Search reads each result's album and artists in its ranking query; what it shows
     must be what the song's own rows say."""
-    from catalog.search import song_search, songs_for_display
+    from catalog.search import song_search
+    from catalog.selectors import songs_for_display
     from catalog.serializers import SongSerializer
 
     Song.objects.filter(title="Crazy in Love").update(
