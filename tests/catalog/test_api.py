@@ -1,6 +1,7 @@
 import pytest
 
 from catalog.models import Song
+from tests.catalog.factories import SongFactory
 
 pytestmark = pytest.mark.django_db
 SEARCH = "/api/songs/search/"
@@ -63,7 +64,7 @@ def test_song_list_is_filterable_and_pages_stably(api_client, demo_catalog):
     ids = [s["id"] for s in first["results"]]
     assert ids == sorted(ids) and len(ids) == 50
     # A new song does not shift the next page.
-    Song.objects.create(title="Brand New", artist_names="Someone")
+    SongFactory(title="Brand New", artist_names="Someone")
     second = api_client.get(first["next"]).json()
     assert second["results"][0]["id"] == ids[-1] + 1
 

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from catalog.models import Song
+from catalog.records import RowInvalid, parse_record
 from catalog.services import song_import
 from tests.catalog.samples import HEADER
 
@@ -88,3 +89,43 @@ def test_a_json_lines_value_with_a_lone_surrogate_is_a_bad_row(write_file):
     report = song_import(path=write_file("a.jsonl", "\n".join(lines) + "\n"))
     assert (report.created, report.skipped) == (1, 1)
     assert report.errors[0].reason == "title: is not valid UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("value", "explicit"),
+    [
+        *[(word, True) for word in ["1", "true", "T", " yes ", "y", "On", True]],
+        *[(word, False) for word in ["0", "false", "f", "NO", "n", "off", False]],
+        ("", None),
+        ("  ", None),
+        (None, None),
+    ],
+)
+def test_explicit_accepts_the_yes_and_no_words_and_blank_is_unknown(value, explicit):
+    assert parse_record({"title": "T", "explicit": value}).explicit is explicit
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", 1.5])
+def test_explicit_that_is_no_yes_or_no_word_is_a_bad_row(value):
+    with pytest.raises(RowInvalid) as error:
+        parse_record({"title": "T", "explicit": value})
+    assert str(error.value) == f"explicit: {value!r} is not true or false"
+
+
+def test_isrc_is_stored_upper_case_without_hyphens():
+    assert parse_record({"title": "T", "isrc": " us-abc-24-00001 "}).isrc == "USABC2400001"
+    with pytest.raises(RowInvalid) as error:
+        parse_record({"title": "T", "isrc": "US-ABC-24"})
+    assert str(error.value) == "isrc: 'US-ABC-24' is not a valid ISRC"
+
+
+def test_spotify_id_and_uri_must_be_a_track_id():
+    track = "4u7EnebtmKWzUH433cf5Qv"
+    record = parse_record(
+        {"title": "T", "spotify_id": track, "spotify_uri": f"spotify:track:{track}"}
+    )
+    assert (record.spotify_id, record.spotify_uri) == (track, f"spotify:track:{track}")
+    with pytest.raises(RowInvalid, match=r"^spotify_id: 'x' is not a Spotify id"):
+        parse_record({"title": "T", "spotify_id": "x"})
+    with pytest.raises(RowInvalid, match=r"^spotify_uri: not a track URI"):
+        parse_record({"title": "T", "spotify_uri": f"spotify:album:{track}"})
