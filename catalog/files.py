@@ -53,7 +53,7 @@ def detect_format(path: Path, fmt: str | None) -> str:
 def _open_text(path: Path) -> IO[str]:
     try:
         # The caller closes the returned wrapper, which closes this.
-        raw: IO[bytes] = (
+        raw: gzip.GzipFile | io.BufferedReader = (
             gzip.open(path, "rb")  # noqa: SIM115
             if path.suffix.lower() == ".gz"
             else path.open("rb")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import models
 
 from catalog.identity import free_key, identity_key_for, provisional_key
@@ -112,6 +114,16 @@ class Song(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    if TYPE_CHECKING:
+        # Set on the songs a search loads (catalog.search): the extra columns of its one
+        # statement, and the ordered artists that the serializer shows.
+        search_score: float
+        search_total: int
+        search_album_title: str | None
+        search_album_spotify_id: str | None
+        search_artists: str | list[list[Any]] | None
+        display_artists: list[dict[str, Any]]
 
     class Meta:
         ordering = ["id"]

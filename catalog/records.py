@@ -154,6 +154,7 @@ def parse_release_date(value: str | None) -> tuple[date | None, str | None, int 
 def _artists(value: Any) -> list[str]:
     if value is None:
         return []
+    names: list[str] | None
     if isinstance(value, list):
         if not all(isinstance(a, str) for a in value):
             raise RowInvalid("artists: expected a list of names")

@@ -141,7 +141,8 @@ def _corrections(terms: list[str]) -> dict[str, list[str]]:
             # distance check decides. Short words share few trigrams with their typos
             # ("qeuen"/"queen": 0.2), so words of about the same length and first letter are
             # candidates too, through the btree on `word`.
-            parts, params = [], []
+            parts: list[str] = []
+            params: list[str | int] = []
             word_column = _word_column()
             for term in terms:
                 parts.append(

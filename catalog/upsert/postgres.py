@@ -53,7 +53,7 @@ def write_postgres(
     song_columns = [c for c, _, _ in SONG_COLUMNS] + [c for c, _ in INSERT_ONLY]
     select = ["al.id" if c == "album_id" else f"st.{c}" for c, _, _ in SONG_COLUMNS]
     select += ["st.identity_key", "%(status)s", "%(now)s", "%(now)s"]
-    params = {"now": now, "status": MatchStatus.UNMATCHED.value}
+    params: dict[str, datetime | str] = {"now": now, "status": MatchStatus.UNMATCHED.value}
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
