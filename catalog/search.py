@@ -9,8 +9,7 @@ Finding and ranking are separate, after the measurements in docs/search.md:
 1. *Candidates* come from indexes and are capped (``SEARCH_CANDIDATE_CAP``): on PostgreSQL a
    full-text GIN index (prefix terms OR'd with their corrections, AND'ed across terms) plus a
    pattern index on the title for exact and prefix title matches; SQLite scans with LIKE.
-   Ranking every row that matches a common word would cost 100 ms or more; a capped candidate
-   set costs a few.
+   Ranking all that a common word matches would cost 100 ms or more, a capped set a few.
 2. *Ranking* is one SQL expression for both databases (``_score_sql``), evaluated by the
    database over the candidates in the same statement, so only the page comes back: an exact
    title first, then a title that starts with the query, then per-term matches weighted
