@@ -105,7 +105,7 @@ def encore(q: str) -> int:
 def naive(q: str) -> int:
     from django.db.models import Q
 
-    from catalog.search import songs_for_display
+    from catalog.selectors import songs_for_display
     from catalog.serializers import SongSerializer
 
     words = q.split()

@@ -1,8 +1,20 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypedDict
+
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count
 
 from catalog.models import Album, Artist, Song, SongArtist
+from catalog.services import song_artists_refresh
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _SongCount(TypedDict):
+    song_count: int  # annotated by the admin's get_queryset
 
 
 class SongArtistInline(admin.TabularInline):
@@ -28,7 +40,9 @@ class HasSpotifyIdFilter(admin.SimpleListFilter):
 
 
 # Image and preview URLs are https; say so rather than rely on the changing default.
-URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+URL_FIELDS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+    models.URLField: {"assume_scheme": "https"}
+}
 
 
 @admin.register(Song)
@@ -91,14 +105,7 @@ class SongAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        song = form.instance
-        # The denormalised names and search columns follow the edited artist list.
-        names = [sa.artist.name for sa in song.song_artists.select_related("artist")]
-        song.artist_names = ", ".join(names)
-        if song.identity_key.startswith("new:"):
-            # Created here, the song had no artists at its first save: key it by them now.
-            song.assign_identity_key()
-        song.save()
+        song_artists_refresh(song=form.instance)
 
 
 @admin.register(Artist)
@@ -112,7 +119,7 @@ class ArtistAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(song_count=Count("song_artists"))
 
     @admin.display(description="Songs", ordering="song_count")
-    def song_count(self, artist: Artist) -> int:
+    def song_count(self, artist: WithAnnotations[Artist, _SongCount]) -> int:
         return artist.song_count
 
 
@@ -129,5 +136,5 @@ class AlbumAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(song_count=Count("songs"))
 
     @admin.display(description="Songs", ordering="song_count")
-    def song_count(self, album: Album) -> int:
+    def song_count(self, album: WithAnnotations[Album, _SongCount]) -> int:
         return album.song_count

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
+from catalog.identity import free_key, identity_key_for, provisional_key
 from catalog.normalize import normalize
 
 
@@ -114,6 +115,16 @@ class Song(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    if TYPE_CHECKING:
+        # Set on the songs a search loads (catalog.search): the extra columns of its one
+        # statement, and the ordered artists that the serializer shows.
+        search_score: float
+        search_total: int
+        search_album_title: str | None
+        search_album_spotify_id: str | None
+        search_artists: str | list[list[Any]] | None
+        display_artists: list[dict[str, Any]]
+
     class Meta:
         ordering = ["id"]
         # Search indexes are per database, in migration 0002 (PostgreSQL needs extensions).
@@ -132,14 +143,22 @@ class Song(models.Model):
 
     def assign_identity_key(self) -> None:
         """Key the song by its current metadata, made unique if another song holds it."""
-        key = identity_key_for(
+        others = Song.objects.exclude(pk=self.pk)
+        self.identity_key = free_key(
+            self.natural_identity_key(),
+            taken=lambda key: others.filter(identity_key=key).exists(),
+        )
+
+    def natural_identity_key(self) -> str:
+        """The key the song's metadata gives (catalog.identity), before any collision suffix."""
+        return identity_key_for(
             spotify_id=self.spotify_id, isrc=self.isrc, title=self.title,
-            main_artist=self.main_artist_name(), album=self.album.title if self.album_id else "",
+            main_artist=self.main_artist_name(), album=self.album_title(),
         )  # fmt: skip
-        candidate, n = key, 1
-        while Song.objects.filter(identity_key=candidate).exclude(pk=self.pk).exists():
-            candidate, n = f"{key}#{n}", n + 1
-        self.identity_key = candidate
+
+    def album_title(self) -> str:
+        album = self.album if self.album_id else None
+        return album.title if album is not None else ""
 
     def main_artist_name(self) -> str:
         """The artist at position 0, once the song has its artists; else the first listed."""
@@ -152,7 +171,7 @@ class Song(models.Model):
     def refresh_search_fields(self) -> None:
         self.title_norm = normalize(self.title)[:500]
         self.artists_norm = normalize(self.artist_names)[:2000]
-        self.album_norm = normalize(self.album.title if self.album_id else "")[:500]
+        self.album_norm = normalize(self.album_title())[:500]
         if (
             not self.identity_key
             and self.pk is None
@@ -160,31 +179,9 @@ class Song(models.Model):
         ):
             # Created without artists yet (the admin adds them after the first save): a
             # provisional key, replaced by the real one once the artists are known.
-            self.identity_key = f"new:{uuid.uuid4().hex}"
+            self.identity_key = provisional_key()
         if not self.identity_key:
-            main_artist = self.main_artist_name()
-            self.identity_key = identity_key_for(
-                spotify_id=self.spotify_id,
-                isrc=self.isrc,
-                title=self.title,
-                main_artist=main_artist,
-                album=self.album.title if self.album_id else "",
-            )
-
-
-def identity_key_for(
-    *, spotify_id: str | None, isrc: str | None, title: str, main_artist: str, album: str
-) -> str:
-    if spotify_id:
-        return f"sp:{spotify_id}"
-    if isrc:
-        return f"isrc:{isrc.upper()}"
-    return meta_key(normalize(title), normalize(main_artist), normalize(album))
-
-
-def meta_key(title_norm: str, main_artist_norm: str, album_norm: str) -> str:
-    """Identity by metadata, from the normalised title, main artist and album."""
-    return f"meta:{title_norm}|{main_artist_norm}|{album_norm}"[:1200]
+            self.identity_key = self.natural_identity_key()
 
 
 class SongArtist(models.Model):

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from catalog.models import identity_key_for
+from catalog.identity import identity_key_for
+from core.parsing import is_spotify_id, is_spotify_uri, parse_bool, parse_isrc
 
 # Columns of the import/export formats, in export order.
 COLUMNS = [
@@ -35,13 +36,8 @@ COLUMNS = [
 ACCEPTED_COLUMNS = {*COLUMNS, "duration", "year"}
 ARTIST_SEPARATOR = ";"
 
-_ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
-_SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
-_SPOTIFY_URI = re.compile(r"^spotify:track:[0-9A-Za-z]{22}$")
 MAX_ARTISTS = 100
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
-_TRUE = {"1", "true", "t", "yes", "y"}
-_FALSE = {"0", "false", "f", "no", "n", ""}
 MAX_TITLE = 500
 MAX_DURATION_MS = 24 * 60 * 60 * 1000
 
@@ -158,6 +154,7 @@ def parse_release_date(value: str | None) -> tuple[date | None, str | None, int 
 def _artists(value: Any) -> list[str]:
     if value is None:
         return []
+    names: list[str] | None
     if isinstance(value, list):
         if not all(isinstance(a, str) for a in value):
             raise RowInvalid("artists: expected a list of names")
@@ -258,33 +255,26 @@ def parse_record(raw: dict[str, Any]) -> SongRecord:
 
     isrc = _text(raw, "isrc")
     if isrc:
-        isrc = isrc.replace("-", "").upper()
-        if not _ISRC.match(isrc):
-            raise RowInvalid(f"isrc: {raw.get('isrc')!r} is not a valid ISRC")
+        try:
+            isrc = parse_isrc(isrc)
+        except ValueError:
+            raise RowInvalid(f"isrc: {raw.get('isrc')!r} is not a valid ISRC") from None
 
     release_date, precision, year = parse_release_date(
         _text(raw, "release_date") or _text(raw, "year")
     )
 
     explicit_raw = raw.get("explicit")
-    if isinstance(explicit_raw, bool):
-        explicit = explicit_raw
-    elif explicit_raw is None:
-        explicit = None
-    else:
-        text = str(explicit_raw).strip().lower()
-        if text in _TRUE:
-            explicit = True
-        elif text in _FALSE:
-            explicit = None if text == "" else False
-        else:
-            raise RowInvalid(f"explicit: {explicit_raw!r} is not true or false")
+    try:
+        explicit = parse_bool(explicit_raw)  # blank: the file does not say (None)
+    except ValueError:
+        raise RowInvalid(f"explicit: {explicit_raw!r} is not true or false") from None
 
     spotify_id = _text(raw, "spotify_id")
-    if spotify_id and not _SPOTIFY_ID.match(spotify_id):
+    if spotify_id and not is_spotify_id(spotify_id):
         raise RowInvalid(f"spotify_id: {spotify_id!r} is not a Spotify id (22 letters/digits)")
     spotify_uri = _text(raw, "spotify_uri")
-    if spotify_uri and not _SPOTIFY_URI.match(spotify_uri):
+    if spotify_uri and not is_spotify_uri(spotify_uri, kind="track"):
         raise RowInvalid("spotify_uri: not a track URI (spotify:track:<22 letters/digits>)")
 
     popularity_raw = _text(raw, "popularity")

@@ -5,12 +5,11 @@ and each term matches as a prefix (``bohem`` finds *bohemian*). Terms of 5+ lett
 corrected for typos against the catalog's own vocabulary (one edit from 5 letters, two from 9,
 a swap of neighbours counting as one edit): ``bohemain rapsody`` finds *Bohemian Rhapsody*.
 
-Finding and ranking are separate, after the measurements in ../shared/docs/SEARCH.md:
+Finding and ranking are separate, after the measurements in docs/search.md:
 1. *Candidates* come from indexes and are capped (``SEARCH_CANDIDATE_CAP``): on PostgreSQL a
    full-text GIN index (prefix terms OR'd with their corrections, AND'ed across terms) plus a
    pattern index on the title for exact and prefix title matches; SQLite scans with LIKE.
-   Ranking every row that matches a common word would cost 100 ms or more; a capped candidate
-   set costs a few.
+   Ranking all that a common word matches would cost 100 ms or more, a capped set a few.
 2. *Ranking* is one SQL expression for both databases (``_score_sql``), evaluated by the
    database over the candidates in the same statement, so only the page comes back: an exact
    title first, then a title that starts with the query, then per-term matches weighted
@@ -27,7 +26,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Prefetch
 from rapidfuzz.distance import OSA
 
 from catalog.models import Album, Artist, SearchWord, Song, SongArtist
@@ -142,7 +140,8 @@ def _corrections(terms: list[str]) -> dict[str, list[str]]:
             # distance check decides. Short words share few trigrams with their typos
             # ("qeuen"/"queen": 0.2), so words of about the same length and first letter are
             # candidates too, through the btree on `word`.
-            parts, params = [], []
+            parts: list[str] = []
+            params: list[str | int] = []
             word_column = _word_column()
             for term in terms:
                 parts.append(
@@ -450,13 +449,3 @@ def _with_album_and_artists(song: Song) -> Song:
         for _, artist_id, name, spotify_id in sorted(artists or [], key=lambda a: a[0])
     ]
     return song
-
-
-def songs_for_display():
-    """Songs with what a listing shows (album, ordered artists) loaded in two more queries."""
-    return Song.objects.select_related("album").prefetch_related(
-        Prefetch(
-            "song_artists",
-            queryset=SongArtist.objects.select_related("artist").order_by("position"),
-        )
-    )

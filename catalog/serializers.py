@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from catalog.models import Song
+from catalog.models import MatchStatus, Song
 from catalog.records import release_date_text
 
 MAX_QUERY = 200
@@ -155,9 +155,7 @@ class SongSearchInputSerializer(SongFilterSerializer):
 
 
 class SongListInputSerializer(SongFilterSerializer):
-    match_status = serializers.ChoiceField(
-        required=False, choices=[c for c, _ in Song._meta.get_field("match_status").choices]
-    )
+    match_status = serializers.ChoiceField(required=False, choices=MatchStatus.values)
 
 
 class TermSerializer(serializers.Serializer):

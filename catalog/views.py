@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import selectors
-from catalog.search import SearchFilters, song_search, songs_for_display
+from catalog.search import SearchFilters, song_search
 from catalog.serializers import (
     SearchResponseSerializer,
     SongListInputSerializer,
@@ -46,12 +46,12 @@ def _validated(serializer_class, request: Request) -> dict:
 class SongViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = SongSerializer
     pagination_class = SongPagination
-    queryset = songs_for_display()
+    queryset = selectors.songs_for_display()
 
     def get_queryset(self):
         if self.action == "list":
             return selectors.song_list(**_validated(SongListInputSerializer, self.request))
-        return songs_for_display()
+        return selectors.songs_for_display()
 
     @extend_schema(
         summary="List songs",

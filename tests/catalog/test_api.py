@@ -1,6 +1,7 @@
 import pytest
 
 from catalog.models import Song
+from tests.catalog.factories import SongFactory
 
 pytestmark = pytest.mark.django_db
 SEARCH = "/api/songs/search/"
@@ -63,7 +64,7 @@ def test_song_list_is_filterable_and_pages_stably(api_client, demo_catalog):
     ids = [s["id"] for s in first["results"]]
     assert ids == sorted(ids) and len(ids) == 50
     # A new song does not shift the next page.
-    Song.objects.create(title="Brand New", artist_names="Someone")
+    SongFactory(title="Brand New", artist_names="Someone")
     second = api_client.get(first["next"]).json()
     assert second["results"][0]["id"] == ids[-1] + 1
 
@@ -106,7 +107,7 @@ def test_openapi_schema_documents_search_and_its_errors(api_client, db):
 def test_the_fast_song_representation_equals_drf_generic_output(demo_catalog):
     from rest_framework import serializers
 
-    from catalog.search import songs_for_display
+    from catalog.selectors import songs_for_display
     from catalog.serializers import SongSerializer
 
     Song.objects.filter(title="Halo", artist_names="Beyoncé").update(
@@ -120,7 +121,8 @@ def test_the_fast_song_representation_equals_drf_generic_output(demo_catalog):
 def test_search_results_read_with_the_page_equal_the_songs_loaded_by_the_orm(demo_catalog):
     """Search reads each result's album and artists in its ranking query; what it shows
     must be what the song's own rows say."""
-    from catalog.search import song_search, songs_for_display
+    from catalog.search import song_search
+    from catalog.selectors import songs_for_display
     from catalog.serializers import SongSerializer
 
     Song.objects.filter(title="Crazy in Love").update(

@@ -4,6 +4,7 @@ from django.db import connection
 from catalog.records import SongRecord
 from catalog.search import PG_DOCUMENT, SearchFilters, allowed_typos, song_search
 from catalog.services import song_records_upsert
+from tests.catalog.factories import SongFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -133,9 +134,7 @@ def test_postgres_search_uses_the_indexes(demo_catalog):
 
 
 def test_a_song_saved_one_by_one_is_found_by_prefix_and_typo(db):
-    from catalog.models import Song
-
-    Song.objects.create(title="Zanzibar Nights", artist_names="Ólafur Arnalds")
+    SongFactory(title="Zanzibar Nights", artist_names="Ólafur Arnalds")
     assert titles("zanzib") == [("Zanzibar Nights", "Ólafur Arnalds")]
     assert titles("olafur zanizbar") == [("Zanzibar Nights", "Ólafur Arnalds")]
 

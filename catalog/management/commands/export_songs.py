@@ -4,8 +4,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from catalog.files import FORMATS
 from catalog.models import Song
-from catalog.services import FORMATS, song_export
+from catalog.services import song_export
 
 
 class Command(BaseCommand):

@@ -3,7 +3,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog.services import FORMATS, ImportFileError, ImportProgress, song_import
+from catalog.files import FORMATS, ImportFileError
+from catalog.services import ImportProgress, song_import
 
 
 class Command(BaseCommand):
