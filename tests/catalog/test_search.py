@@ -2,8 +2,9 @@ import pytest
 from django.db import connection
 
 from catalog.records import SongRecord
-from catalog.search import PG_DOCUMENT, SearchFilters, allowed_typos, song_search
+from catalog.search import PG_DOCUMENT, SearchFilters, song_search
 from catalog.services import song_records_upsert
+from catalog.vocabulary import allowed_typos
 from tests.catalog.factories import SongFactory
 
 pytestmark = pytest.mark.django_db
