@@ -181,7 +181,9 @@ class Song(models.Model):
             # provisional key, replaced by the real one once the artists are known.
             self.identity_key = provisional_key()
         if not self.identity_key:
-            self.identity_key = self.natural_identity_key()
+            # A key another song holds is not taken over (catalog.identity): a suffix, as an
+            # import gives it.
+            self.assign_identity_key()
 
 
 class SongArtist(models.Model):

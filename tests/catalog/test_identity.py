@@ -129,3 +129,21 @@ def test_a_song_saved_with_artist_names_is_keyed_by_its_metadata_at_once():
     assert song.identity_key == "meta:halo|beyonce|i am"
     linked = SongFactory(title="Halo", artists=["Beyoncé"], album=song.album)
     assert linked.identity_key == "meta:halo|beyonce|i am#1"
+
+
+@pytest.mark.django_db
+def test_a_song_added_in_the_admin_with_a_key_another_song_holds_gets_a_suffix(client, staff_user):
+    # Given a song keyed by its ISRC
+    held = SongFactory(title="Hoppípolla", isrc="USABC2400001", artists=["Sigur Rós"])
+    assert held.identity_key == "isrc:USABC2400001"
+    # When an operator adds another song with the same ISRC (a collision ISRCs do have)
+    client.force_login(staff_user)
+    song = _add_in_the_admin(
+        client, title="Hoppípolla (Live)", isrc="USABC2400001", spotify_id="", album=None,
+        artists=list(held.artists.all()),
+    )  # fmt: skip
+    # Then it is added with the first free key, as an import would key it, and the first
+    # song keeps its own
+    assert song.identity_key == "isrc:USABC2400001#1"
+    held.refresh_from_db()
+    assert held.identity_key == "isrc:USABC2400001"
