@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -38,6 +39,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from catalog.files import ImportFileError, detect_format
 from core.exceptions import ApplicationError
 from sync.kinds import CatalogImportParams
 from sync.models import ATTEMPT_FIELDS, JobStatus, JobTrigger, SyncJob, SyncJobAttempt
@@ -50,7 +52,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 SLOW = timedelta(minutes=1)
-IMPORT_EXTENSIONS = (".csv", ".jsonl", ".ndjson", ".csv.gz", ".jsonl.gz", ".ndjson.gz")
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -497,11 +498,19 @@ class ImportSongsForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         upload = cleaned.get("file")
-        guessable = upload is not None and (upload.name or "").lower().endswith(IMPORT_EXTENSIONS)
-        if upload is not None and not cleaned.get("fmt") and not guessable:
+        if upload is not None and not cleaned.get("fmt") and not _format_known(upload.name or ""):
             self.add_error(
                 "file",
                 "Cannot tell the format from the name: choose one, or upload a "
                 ".csv, .jsonl or .ndjson file (optionally .gz).",
             )
         return cleaned
+
+
+def _format_known(name: str) -> bool:
+    """Whether the import can tell a file's format from its name (catalog.files's rule)."""
+    try:
+        detect_format(Path(name), None)
+    except ImportFileError:
+        return False
+    return True
