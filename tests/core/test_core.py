@@ -140,11 +140,12 @@ def test_catalog_admin_is_refused_to_non_staff(client, user):
 
 @pytest.mark.django_db
 def test_songs_added_in_the_admin_with_the_same_title_get_their_own_keys(client, staff_user):
-    from catalog.models import Artist, Song
+    from catalog.models import Song
+    from tests.catalog.factories import ArtistFactory
 
     client.force_login(staff_user)
     for name in ["Band One", "Band Two"]:
-        artist = Artist.objects.create(name=name)
+        artist = ArtistFactory(name=name)
         response = client.post("/admin/catalog/song/add/", {
             "title": "Intro", "album": "", "duration_ms": "", "isrc": "", "release_date": "",
             "release_date_precision": "", "release_year": "", "explicit": "unknown",

@@ -11,7 +11,9 @@ import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from catalog.models import Song
-from sync.models import JobStatus, JobTrigger, SyncJob
+from sync.models import JobStatus
+from tests.catalog.factories import SongFactory
+from tests.sync.factories import SyncJobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,9 +83,7 @@ def test_sync_job_answers_conform(schema, api_client, user, staff_user):
     conforms(schema, jobs, "get", response)
 
     api_client.force_authenticate(staff_user)
-    done = SyncJob.objects.create(
-        kind="worker_check", trigger=JobTrigger.API, status=JobStatus.SUCCEEDED
-    )
+    done = SyncJobFactory(kind="worker_check", status=JobStatus.SUCCEEDED)
     cases = [
         ("get", jobs, jobs, {}, 200),
         ("get", jobs, jobs, {"status": "bogus"}, 400),
@@ -165,14 +165,11 @@ def test_bad_paging_parameters_are_a_400_naming_the_parameter(
 
 def test_good_paging_parameters_still_page(api_client, staff_user):
     api_client.force_authenticate(staff_user)
-    for _ in range(3):
-        SyncJob.objects.create(
-            kind="worker_check", trigger=JobTrigger.API, status=JobStatus.SUCCEEDED
-        )
+    SyncJobFactory.create_batch(3, kind="worker_check", status=JobStatus.SUCCEEDED)
     body = api_client.get("/api/admin/sync-jobs/", {"limit": "2", "offset": "1"}).json()
     assert body["count"] == 3 and len(body["results"]) == 2
-    Song.objects.create(title="One", artist_names="A")
-    Song.objects.create(title="Two", artist_names="B")
+    SongFactory(title="One", artist_names="A")
+    SongFactory(title="Two", artist_names="B")
     first = api_client.get("/api/songs/", {"limit": "1"}).json()
     assert [s["title"] for s in first["results"]] == ["One"]
     second = api_client.get(first["next"]).json()
