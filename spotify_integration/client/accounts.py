@@ -197,7 +197,7 @@ class AppTokenCache(CacheHandler):
         cache.delete(self.key)
 
 
-@sensitive_variables("info", "reject")
+@sensitive_variables("info", "token", "reject")
 def app_access_token(*, reject: str | None = None) -> str:
     """A valid app token, fetched once for all processes when missing or about to expire.
 

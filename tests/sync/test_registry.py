@@ -69,7 +69,7 @@ def test_flag_params_accept_the_words_import_records_accept(import_dir, word, ex
     assert create(kind="catalog_import", params=params).params["strict"] is expected
 
 
-def test_a_blank_flag_param_takes_the_default(import_dir):
+def test_a_blank_flag_param_is_false(import_dir):
     (import_dir / "a.csv").write_text("x")
     assert create(kind="catalog_import", params={"path": "a.csv", "strict": ""}).params == {
         "path": "a.csv",

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import requests
 import responses
 from django.test import override_settings
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from spotify_integration.client import SpotifyClient, count_spotify_calls, oauth_exchange_code
+from spotify_integration.client import (
+    SpotifyClient,
+    accounts,
+    count_spotify_calls,
+    oauth_exchange_code,
+)
 from spotify_integration.client import http as spotify_http
 from spotify_integration.exceptions import SpotifyError, SpotifyNotFound, SpotifyUnavailable
 from tests.spotify_integration.fakes import (
@@ -202,6 +210,22 @@ def test_an_unexpected_failure_during_an_api_call_shows_no_token(spotify):
     with pytest.raises(RuntimeError) as exc:
         SpotifyClient.for_app().track(TRACK)
     assert {"access_token", "token"} <= set(_our_frames_show_no_secret(exc))
+
+
+def test_a_failure_after_the_app_token_arrives_shows_no_token(spotify, monkeypatch):
+    # Given a lock whose release fails (Redis went away) after the new app token is fetched
+    spotify.token()
+
+    @contextmanager
+    def lock_lost_on_release(name: str, *, timeout: float, wait: float) -> Iterator[None]:
+        yield
+        raise RuntimeError("the lock could not be released")
+
+    monkeypatch.setattr(accounts, "cache_lock", lock_lost_on_release)
+    # When the failure reaches an error report, then no frame of ours shows the token
+    with pytest.raises(RuntimeError) as exc:
+        SpotifyClient.for_app().track(TRACK)
+    assert "token" in _our_frames_show_no_secret(exc)
 
 
 def test_an_unexpected_failure_during_a_refresh_shows_no_token(
