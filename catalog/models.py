@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import models
 
 from catalog.identity import free_key, identity_key_for, provisional_key
@@ -60,10 +61,12 @@ class Album(models.Model):
 
 
 class MatchStatus(models.TextChoices):
-    UNMATCHED = "unmatched", "Not yet matched"
+    UNMATCHED = "unmatched", "Not tried yet"
     MATCHED = "matched", "Matched"
-    AMBIGUOUS = "ambiguous", "Ambiguous"
-    NOT_FOUND = "not_found", "Not found on Spotify"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    NO_MATCH = "no_match", "No match on Spotify"
+    # The song had a Spotify id and Spotify now answers 404 for it; the song is kept.
+    GONE = "gone", "Gone from Spotify"
 
 
 class DatePrecision(models.TextChoices):
@@ -98,8 +101,10 @@ class Song(models.Model):
     popularity = models.PositiveSmallIntegerField(null=True, blank=True)
     preview_url = models.URLField(max_length=1000, null=True, blank=True)
     audio_features = models.JSONField(null=True, blank=True)
+    # When Spotify was last asked for the audio features (it may have none for a track).
+    audio_features_synced_at = models.DateTimeField(null=True, blank=True)
     match_status = models.CharField(
-        max_length=10, choices=MatchStatus.choices, default=MatchStatus.UNMATCHED
+        max_length=12, choices=MatchStatus.choices, default=MatchStatus.UNMATCHED
     )
     match_confidence = models.FloatField(null=True, blank=True)
     spotify_synced_at = models.DateTimeField(null=True, blank=True)
@@ -213,3 +218,35 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class SongMatch(models.Model):
+    """The last matching decision for a song and the evidence for it: the queries sent, the
+    best candidates with their score per part, the thresholds applied. One row a song, beside
+    the song so that the songs table stays narrow for search.
+
+    ``manual`` marks a decision a person made (an accepted or rejected review, an admin edit of
+    the Spotify fields): automatic runs never change such a song's match.
+    """
+
+    song = models.OneToOneField(
+        Song, on_delete=models.CASCADE, primary_key=True, related_name="match"
+    )
+    status = models.CharField(max_length=12, choices=MatchStatus.choices)
+    confidence = models.FloatField(null=True, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    decided_at = models.DateTimeField()
+    manual = models.BooleanField(default=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "decided_at"], name="catalog_songmatch_status")]
+
+    def __str__(self) -> str:
+        return f"{self.song_id}: {self.status}"
