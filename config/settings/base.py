@@ -264,7 +264,7 @@ SPOTIFY_RATE_LIMIT_WINDOW = env.float("SPOTIFY_RATE_LIMIT_WINDOW", default=30.0)
 SPOTIFY_ENRICHMENT_SHARE = env.float("SPOTIFY_ENRICHMENT_SHARE", default=0.5)
 # Seconds a library or enrichment call waits for budget before its job is retried later.
 SPOTIFY_BACKGROUND_WAIT = env.float("SPOTIFY_BACKGROUND_WAIT", default=120.0)
-# Spotify pauses (429) a job may wait out in a row before it fails; they use no attempts.
+# Rate-limit pauses (Spotify 429s) one job may wait out; they use none of its attempts.
 SYNC_PAUSE_LIMIT = env.int("SYNC_PAUSE_LIMIT", default=20)
 # /metrics: a bearer token and/or client IPs or networks allowed; neither: signed-in staff only.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
