@@ -20,7 +20,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +27,8 @@ from django.core.cache import cache
 
 from core import metrics
 from spotify_integration.exceptions import SpotifyRateLimited, SpotifyUnavailable
+from spotify_integration.lanes import LANES as LANES  # re-exported: callers import from here
+from spotify_integration.lanes import Lane as Lane
 
 
 def redis_client() -> Any | None:
@@ -45,24 +46,6 @@ def _now_us() -> int:
 
 # --- The sliding-window limiter, with priority lanes ----------------------------------------
 
-
-class Lane(StrEnum):
-    """Who is waiting for a Spotify call, highest priority first.
-
-    * ``interactive``: a person waits for the answer (search, connect). Waits briefly
-      (``SPOTIFY_RATE_LIMIT_WAIT``), then gets ``spotify_rate_limited``.
-    * ``library``: a user's library sync. Goes after interactive callers.
-    * ``enrichment``: catalog jobs. Uses only what the others leave: at most
-      ``SPOTIFY_ENRICHMENT_SHARE`` of the window while another lane is active in it, the
-      whole budget when none is; it waits for budget rather than failing.
-    """
-
-    INTERACTIVE = "interactive"
-    LIBRARY = "library"
-    ENRICHMENT = "enrichment"
-
-
-LANES: tuple[Lane, ...] = (Lane.INTERACTIVE, Lane.LIBRARY, Lane.ENRICHMENT)
 
 # A refused caller of a higher lane marks its demand for (its wait + this) ms, at most for as
 # long as it may wait: until then the lower lanes leave the slots that free up to it. A grant
