@@ -180,7 +180,7 @@ def test_clients_name_their_lane(settings):
 
 
 @pytest.mark.django_db
-def test_a_connection_client_is_library_sync_by_default(connection_factory=None):
+def test_a_connection_client_is_library_sync_by_default():
     from spotify_integration.services.connections import ConnectionTokenStore
     from tests.spotify_integration.factories import SpotifyConnectionFactory
 
