@@ -91,11 +91,12 @@ else
     end
   end
   if wait == nil and lane == 3 and redis.call('ZCARD', KEYS[4]) >= ecap then
-    local others = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
-    if others > 0 then
-      local quiet = math.max(leaves(KEYS[2], -1), leaves(KEYS[3], -1))
-      if redis.call('ZCARD', KEYS[2]) == 0 then quiet = leaves(KEYS[3], -1) end
-      if redis.call('ZCARD', KEYS[3]) == 0 then quiet = leaves(KEYS[2], -1) end
+    -- Others active: wait until a share slot frees, or the others' newest call leaves.
+    local quiet = nil
+    for i = 2, 3 do
+      if redis.call('ZCARD', KEYS[i]) > 0 then quiet = math.max(quiet or 0, leaves(KEYS[i], -1)) end
+    end
+    if quiet ~= nil then
       wait, reason = math.min(leaves(KEYS[4], 0), quiet), 'share'
     end
   end
