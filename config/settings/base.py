@@ -256,3 +256,18 @@ LOGGING = {
 
 if SECRET_KEY == _INSECURE_KEY and not DEBUG:
     warnings.warn("SECRET_KEY is the embedded default; set SECRET_KEY.", stacklevel=1)
+
+# --- Enrichment: budget lanes and metrics (docs/spotify.md "Budget lanes", docs/metrics.md) ---
+# Spotify's rolling window in seconds; only benchmarks against a fake Spotify change it.
+SPOTIFY_RATE_LIMIT_WINDOW = env.float("SPOTIFY_RATE_LIMIT_WINDOW", default=30.0)
+# Share of the window enrichment may use while interactive or library calls are active in it.
+SPOTIFY_ENRICHMENT_SHARE = env.float("SPOTIFY_ENRICHMENT_SHARE", default=0.5)
+# Share of each window kept for interactive calls (a person never waits behind jobs).
+SPOTIFY_INTERACTIVE_RESERVE = env.float("SPOTIFY_INTERACTIVE_RESERVE", default=0.05)
+# Seconds a library or enrichment call waits for budget before its job is retried later.
+SPOTIFY_BACKGROUND_WAIT = env.float("SPOTIFY_BACKGROUND_WAIT", default=120.0)
+# Rate-limit pauses (Spotify 429s) one job may wait out; they use none of its attempts.
+SYNC_PAUSE_LIMIT = env.int("SYNC_PAUSE_LIMIT", default=20)
+# /metrics: a bearer token and/or client IPs or networks allowed; neither: signed-in staff only.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
