@@ -37,7 +37,8 @@ def spotify_id(seed: str) -> str:
 
 def words(text: str) -> list[str]:
     """Case- and accent-insensitive words, as Spotify's search treats them."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
+    # Apostrophes join ("don't" finds "dont"), as they do in Spotify's search.
+    folded = unicodedata.normalize("NFKD", re.sub("['’`´]", "", text.casefold()))
     return _WORD.findall("".join(c for c in folded if not unicodedata.combining(c)))
 
 
