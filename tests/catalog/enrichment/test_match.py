@@ -168,3 +168,17 @@ def test_rejecting_records_a_manual_no_match(spotify_catalog, staff_user):
     assert len(match.evidence["candidates"]) == 2  # the evidence is kept
     song.refresh_from_db()
     assert song.match_status == MatchStatus.NO_MATCH and song.match_confidence is None
+
+
+def test_the_local_song_is_read_from_the_row_in_credit_order():
+    from catalog.enrichment.matching import LocalSong
+
+    album = AlbumFactory(title="Hot Space", main_artist_name="Queen", release_year=1982)
+    row = SongFactory(title="Under Pressure", artists=["Queen", "David Bowie"], album=album,
+                      duration_ms=248_000, isrc="gbum71029605")  # fmt: skip
+    local = LocalSong.from_song(
+        Song.objects.prefetch_related("song_artists__artist").get(pk=row.pk)
+    )
+    assert local == LocalSong(title="Under Pressure", artists=("Queen", "David Bowie"),
+                              album="Hot Space", duration_ms=248_000, isrc="GBUM71029605",
+                              year=1982)  # fmt: skip
