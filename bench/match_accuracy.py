@@ -1,6 +1,6 @@
 """Matching accuracy: the real matching path against a fake Spotify with hard distractors.
 
-    python bench/match_accuracy.py [--songs 400] [--tune-seed 1] [--report-seed 2]
+    python bench/match_accuracy.py [--songs 400] [--tune-seed 1] [--report-seed 3]
                                    [--mode development|extended]
 
 For each seed: generates the labelled set (bench/match_set.py), serves its Spotify catalog
@@ -11,7 +11,8 @@ scratch PostgreSQL database (``encore_bench_match``), points ``SPOTIFY_API_URL``
 ``matched``, the share sent to review, how right ``no_match`` was, Spotify calls per song, and
 a per-category breakdown.
 
-The thresholds were tuned on the tune seed only; the report seed is the figure to quote.
+Rules and thresholds were worked out on seed 1 (seed 2 was looked at too); seeds 3 and 4
+were first run after the last change: the report seed is the figure to quote.
 Targets (issue 10): precision >= 0.99, recall >= 0.90, review <= 10 %.
 The shared rate budget is lifted for the run (``SPOTIFY_RATE_LIMIT_CALLS``): this measures
 decisions, not pacing (bench/enrich.py measures that).
@@ -171,7 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--songs", type=int, default=400)
     parser.add_argument("--tune-seed", type=int, default=1)
-    parser.add_argument("--report-seed", type=int, default=2)
+    parser.add_argument("--report-seed", type=int, default=3)
     parser.add_argument("--mode", choices=("development", "extended"), default="development")
     args = parser.parse_args()
     configure(args.mode)
