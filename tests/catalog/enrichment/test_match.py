@@ -182,3 +182,20 @@ def test_the_local_song_is_read_from_the_row_in_credit_order():
     assert local == LocalSong(title="Under Pressure", artists=("Queen", "David Bowie"),
                               album="Hot Space", duration_ms=248_000, isrc="GBUM71029605",
                               year=1982)  # fmt: skip
+
+
+def test_a_song_with_another_spotify_id_goes_to_review_unless_that_track_is_gone(
+    spotify_catalog,
+):
+    spotify_catalog(HALO)
+    imported = halo_song(spotify_id="4u7EnebtmKWzUH433cf5Qv", isrc="USSM10804556")
+    outcome = song_match(song=imported, client=SpotifyClient.for_app())
+    assert outcome is not None and outcome.status == "needs_review"
+    imported.refresh_from_db()
+    assert imported.spotify_id == "4u7EnebtmKWzUH433cf5Qv"
+    Song.objects.filter(pk=imported.pk).update(match_status=MatchStatus.GONE)
+    imported.refresh_from_db()
+    outcome = song_match(song=imported, client=SpotifyClient.for_app())
+    assert outcome is not None and outcome.status == "matched"
+    imported.refresh_from_db()
+    assert imported.spotify_id == HALO["id"] and imported.match_status == MatchStatus.MATCHED
