@@ -271,3 +271,11 @@ SYNC_PAUSE_LIMIT = env.int("SYNC_PAUSE_LIMIT", default=20)
 # /metrics: a bearer token and/or client IPs or networks allowed; neither: signed-in staff only.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
+# --- Enrichment: matching
+# A song is matched to its best Spotify candidate when that scores at least ACCEPT and leads
+# the best other recording by MARGIN; below FLOOR nothing is worth a review (docs/matching.md).
+# The defaults are catalog.enrichment.matching.DEFAULT_THRESHOLDS.
+SPOTIFY_MATCH_ACCEPT = env.float("SPOTIFY_MATCH_ACCEPT", default=0.85)
+SPOTIFY_MATCH_MARGIN = env.float("SPOTIFY_MATCH_MARGIN", default=0.08)
+SPOTIFY_MATCH_FLOOR = env.float("SPOTIFY_MATCH_FLOOR", default=0.55)
