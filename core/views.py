@@ -91,7 +91,11 @@ def _metrics_allowed(request: HttpRequest) -> bool:
     if token:
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token):
+        # Bytes: compare_digest raises TypeError on a str with a non-ASCII character, and
+        # a header is whatever the client sends.
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
             return True
     if settings.METRICS_ALLOWED_IPS:
         try:
