@@ -195,3 +195,11 @@ def test_evidence_from_spotify_is_escaped_on_the_list_and_the_review_page(client
         body = client.get(url).content.decode()
         assert "<script>alert(1)</script>" not in body and "<b>Bold</b>" not in body
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_a_review_page_for_a_malformed_or_unknown_id_is_not_found(client, staff_user):
+    client.force_login(staff_user)
+    for object_id in ("not-a-number", "999999"):
+        url = reverse("admin:catalog_songreview_change", args=[object_id])
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"reject": "1"}).status_code == 404
