@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from django.views.decorators.debug import sensitive_variables
+from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
 from core import metrics
@@ -161,9 +162,10 @@ class SpotifyClient:
                 if grant.waited_s > 1:
                     spotify_check_not_paused()  # a 429 elsewhere while we waited for budget
                 token = self._token(reject=reject)
-            except RedisError as exc:
-                # The shared budget, pause mark and token lock live in Redis: without them no
-                # call may go out. Transient (503; jobs retry), not a crash.
+            except (RedisError, ConnectionInterrupted) as exc:
+                # The shared budget, pause mark, token lock and cached app token live in Redis
+                # (raw client, or django-redis's cache API): without them no call may go out.
+                # Transient (503; jobs retry), not a crash.
                 raise SpotifyUnavailable(
                     "Encore's shared Spotify budget (Redis) is unreachable; try again shortly.",
                     detail={"endpoint": endpoint, "cause": type(exc).__name__},

@@ -169,3 +169,13 @@ def test_a_redis_outage_is_spotify_unavailable_not_a_crash():
             SpotifyClient.for_app().track("4uLU6hMCjMI75M1A2tKUQC")
         # and a 429's pause mark that cannot be written leaves the caller its 429 error
         spotify_pause(retry_after=30)
+    # A cache read failing mid-call (django-redis wraps the error) is the same 503
+    from django_redis.exceptions import ConnectionInterrupted
+
+    def cache_down(*args: object, **kwargs: object) -> str:
+        raise ConnectionInterrupted(connection=None)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SpotifyClient, "_token", cache_down)
+        with pytest.raises(SpotifyUnavailable):
+            SpotifyClient.for_app().track("4uLU6hMCjMI75M1A2tKUQC")
