@@ -102,6 +102,8 @@ def _metrics_allowed(request: HttpRequest) -> bool:
             client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
         except ValueError:
             client = None
+        if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped:
+            client = client.ipv4_mapped  # a dual-stack listener ([::]) reports ::ffff:a.b.c.d
         if client is not None and any(client in net for net in _allowed_networks()):
             return True
     user = getattr(request, "user", None)

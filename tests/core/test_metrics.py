@@ -172,6 +172,9 @@ def test_an_allow_list_opens_metrics_to_its_addresses(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="192.0.2.7").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="10.2.0.1").status_code == 404
+    # gunicorn bound to [::] reports IPv4 clients as IPv4-mapped IPv6 addresses
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:10.1.2.3").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:10.2.0.1").status_code == 404
 
 
 # --- Outages -----------------------------------------------------------------------------------
