@@ -15,8 +15,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -174,7 +173,9 @@ class SongReviewAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        song = get_object_or_404(self.get_queryset(request), pk=object_id)
+        song = self.get_object(request, object_id)  # None for a malformed or unknown id
+        if song is None:
+            raise Http404("No song in review with that id.")
         if not self.has_view_or_change_permission(request, song):
             raise PermissionDenied
         if request.method == "POST":

@@ -91,13 +91,19 @@ def _metrics_allowed(request: HttpRequest) -> bool:
     if token:
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token):
+        # Bytes: compare_digest raises TypeError on a str with a non-ASCII character, and
+        # a header is whatever the client sends.
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
             return True
     if settings.METRICS_ALLOWED_IPS:
         try:
             client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
         except ValueError:
             client = None
+        if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped:
+            client = client.ipv4_mapped  # a dual-stack listener ([::]) reports ::ffff:a.b.c.d
         if client is not None and any(client in net for net in _allowed_networks()):
             return True
     user = getattr(request, "user", None)

@@ -13,6 +13,7 @@ test workers (and several deployments on one Redis) never share a budget.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import secrets
 import threading
@@ -24,11 +25,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from core import metrics
 from spotify_integration.exceptions import SpotifyRateLimited, SpotifyUnavailable
 from spotify_integration.lanes import LANES as LANES  # re-exported: callers import from here
 from spotify_integration.lanes import Lane as Lane
+
+logger = logging.getLogger("encore.spotify")
 
 
 def redis_client() -> Any | None:
@@ -356,7 +360,10 @@ def spotify_pause(*, retry_after: int) -> None:
     ttl_ms = retry_after * 1000 + 1000
     client = redis_client()
     if client is not None:
-        client.eval(_PAUSE_LUA, 1, _pause_key(), until_ms, ttl_ms)
+        try:
+            client.eval(_PAUSE_LUA, 1, _pause_key(), until_ms, ttl_ms)
+        except RedisError:  # the caller still gets its 429; only the other processes miss it
+            logger.warning("spotify: Redis unreachable; pause of %s s not shared", retry_after)
         return
     with _local_lock:
         current = cache.get(_PAUSE_NAME) or 0

@@ -1,4 +1,5 @@
-"""System checks: the job framework's timings must fit inside the broker's visibility timeout."""
+"""System checks: the job framework's timings must fit inside the broker's visibility timeout,
+and a job's wait for Spotify budget inside its heartbeat timeout."""
 
 from __future__ import annotations
 
@@ -34,3 +35,23 @@ def check_visibility_timeout(app_configs: Any = None, **kwargs: Any) -> list[Che
                 )
             )
     return problems
+
+
+@register()
+def check_budget_wait_below_heartbeat(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A job's Spotify call waits up to ``SPOTIFY_BACKGROUND_WAIT`` for the shared budget, and
+    beats no heartbeat meanwhile: that wait must stay well below ``SYNC_HEARTBEAT_TIMEOUT``, or
+    the reaper declares a worker lost that is only waiting its turn."""
+    wait = float(getattr(settings, "SPOTIFY_BACKGROUND_WAIT", 0) or 0)
+    heartbeat = conf.heartbeat_timeout().total_seconds()
+    if wait * 2 <= heartbeat:
+        return []
+    return [
+        Error(
+            f"SPOTIFY_BACKGROUND_WAIT ({wait:.0f} s) must be at most half of "
+            f"SYNC_HEARTBEAT_TIMEOUT ({heartbeat:.0f} s), or a job waiting for Spotify budget "
+            "is declared lost by the reaper.",
+            hint="Lower SPOTIFY_BACKGROUND_WAIT or raise SYNC_HEARTBEAT_TIMEOUT.",
+            id="sync.E002",
+        )
+    ]

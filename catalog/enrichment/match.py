@@ -88,12 +88,15 @@ def song_match(
             return None
         evidence = outcome.evidence()
         status = outcome.status
+        gone = _gone_id(locked)
         if status == MATCHED and outcome.best is not None:
-            refusal = _write_match(locked, outcome.best.candidate)
+            refusal = _write_match(locked, outcome.best.candidate, gone=gone)
             if refusal:
                 status = NEEDS_REVIEW
                 evidence["status"] = status
                 evidence["notes"] = [refusal]
+        if gone and status != MATCHED:
+            evidence["gone_spotify_id"] = gone  # the status no longer says it; a review needs it
         _record(locked, status=status, confidence=outcome.confidence, evidence=evidence)
     outcome.status = status
     record_match_decision(status)
@@ -121,7 +124,7 @@ def song_match_accept(*, song: Song, spotify_id: str, user: Reviewer) -> None:
                 detail={"song_id": song.pk, "spotify_id": spotify_id},
             )
         candidate = Candidate.from_dict({k: chosen.get(k) for k in Candidate.__dataclass_fields__})
-        refusal = _write_match(locked, candidate)
+        refusal = _write_match(locked, candidate, gone=_gone_id(locked))
         if refusal:
             raise Conflict(refusal, detail={"song_id": song.pk, "spotify_id": spotify_id})
         evidence["decision"] = {"accepted": spotify_id, "by": _username(user)}
@@ -172,13 +175,27 @@ def _record(
     )
 
 
-def _write_match(song: Song, cand: Candidate) -> str | None:
+def _gone_id(song: Song) -> str | None:
+    """The song's Spotify id if Spotify dropped that track: the ``gone`` status says so, or,
+    once a later decision (review, no match) replaced that status, the stored evidence."""
+    if not song.spotify_id:
+        return None
+    if song.match_status == MatchStatus.GONE:
+        return song.spotify_id
+    evidence = SongMatch.objects.filter(song_id=song.pk).values_list("evidence", flat=True).first()
+    if isinstance(evidence, dict) and evidence.get("gone_spotify_id") == song.spotify_id:
+        return song.spotify_id
+    return None
+
+
+def _write_match(song: Song, cand: Candidate, *, gone: str | None = None) -> str | None:
     """Write the candidate's Spotify fields on ``song`` (and ids on its main artist and
-    album); a reason instead when the track may not be given to this song."""
+    album); a reason instead when the track may not be given to this song. ``gone``: the
+    song's Spotify id when Spotify dropped that track (:func:`_gone_id`)."""
     # A track Spotify dropped (gone) may be replaced by the one found now; any other Spotify
     # id the song has (an import's, an earlier match's) is not overwritten.
-    replaceable = song.spotify_id in (None, "", cand.spotify_id)
-    if not replaceable and song.match_status != MatchStatus.GONE:
+    replaceable = song.spotify_id in (None, "", cand.spotify_id, gone)
+    if not replaceable:
         return f"the song already has the Spotify id {song.spotify_id}"
     holder = Song.objects.filter(spotify_id=cand.spotify_id).exclude(pk=song.pk).first()
     if holder is not None:

@@ -258,9 +258,12 @@ def _duration(song: LocalSong, cand: Candidate) -> float | None:
     return max(0.0, 1 - (diff - DURATION_FULL_MS) / (DURATION_NONE_MS - DURATION_FULL_MS))
 
 
-def _version(local: Title, cand: Title, cand_artist_kinds: frozenset[str]) -> float | None:
-    """1 when the versions agree, less for a soft difference, None when they plainly differ."""
-    local_kinds, cand_kinds = local.kinds, cand.kinds | cand_artist_kinds
+def _version(
+    local: Title, cand: Title, local_kinds: frozenset[str], cand_kinds: frozenset[str]
+) -> float | None:
+    """1 when the versions agree, less for a soft difference, None when they plainly differ.
+    ``*_kinds``: each side's title kinds with the kinds its credit reveals (karaoke, tribute
+    acts), read the same way on both sides."""
     hard = (local_kinds ^ cand_kinds) - SOFT_KINDS
     if hard:
         return None
@@ -310,13 +313,15 @@ def score(song: LocalSong, cand: Candidate) -> ScoredCandidate:
             notes.append("ISRC agrees but the durations do not: a colliding ISRC")
         else:
             parts["isrc"] = 1.0
-    version = _version(local_title, cand_title, artist_kinds(cand.artists))
+    local_kinds = local_title.kinds | artist_kinds(song.artists)
+    cand_kinds = cand_title.kinds | artist_kinds(cand.artists)
+    version = _version(local_title, cand_title, local_kinds, cand_kinds)
     parts["version"] = 0.0 if version is None else version
 
     total = sum(WEIGHTS[k] * v for k, v in parts.items()) / sum(WEIGHTS[k] for k in parts)
     if version is None:
         total = min(total, RULED_OUT_CAP)
-        kinds = sorted(local_title.kinds ^ (cand_title.kinds | artist_kinds(cand.artists)))
+        kinds = sorted(local_kinds ^ cand_kinds)
         notes.append(f"another version: {', '.join(kinds)}")
     if parts["title"] < TITLE_MIN:
         total = min(total, RULED_OUT_CAP)

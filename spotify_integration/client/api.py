@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from django.views.decorators.debug import sensitive_variables
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
 from core import metrics
 from core.exceptions import ValidationFailed
@@ -154,11 +156,20 @@ class SpotifyClient:
         reject: str | None = None
         while True:
             attempt += 1
-            spotify_check_not_paused()
-            grant = spotify_limiter().acquire(max_wait=lane_max_wait(self.lane), lane=self.lane)
-            if grant.waited_s > 1:
-                spotify_check_not_paused()  # a 429 elsewhere while we waited for budget
-            token = self._token(reject=reject)
+            try:
+                spotify_check_not_paused()
+                grant = spotify_limiter().acquire(max_wait=lane_max_wait(self.lane), lane=self.lane)
+                if grant.waited_s > 1:
+                    spotify_check_not_paused()  # a 429 elsewhere while we waited for budget
+                token = self._token(reject=reject)
+            except (RedisError, ConnectionInterrupted) as exc:
+                # The shared budget, pause mark, token lock and cached app token live in Redis
+                # (raw client, or django-redis's cache API): without them no call may go out.
+                # Transient (503; jobs retry), not a crash.
+                raise SpotifyUnavailable(
+                    "Encore's shared Spotify budget (Redis) is unreachable; try again shortly.",
+                    detail={"endpoint": endpoint, "cause": type(exc).__name__},
+                ) from None
             started = time.perf_counter()
             try:
                 response = http.api_get(

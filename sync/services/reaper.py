@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import metrics
 from sync import conf
 from sync.exceptions import InvalidJobParams, UnknownJobKind
 from sync.models import AttemptOutcome, JobStatus, JobTrigger, SyncJob, SyncJobAttempt
@@ -85,12 +86,17 @@ def jobs_reap_stale(*, now: datetime | None = None) -> ReapReport:
                 f"Worker lost: no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC."
             )
             job.save(update_fields=["status", "finished_at", "error_code", "error_message"])
-            SyncJobAttempt.objects.filter(job=job, outcome=AttemptOutcome.RUNNING).update(
+            open_attempts = SyncJobAttempt.objects.filter(job=job, outcome=AttemptOutcome.RUNNING)
+            started = list(open_attempts.values_list("started_at", flat=True))
+            open_attempts.update(
                 outcome=AttemptOutcome.LOST,
                 finished_at=now,
                 error_code=WORKER_LOST,
                 error_message=job.error_message,
             )
+            for started_at in started:  # the runner that would have counted it is gone
+                seconds = max(0.0, (now - started_at).total_seconds())
+                metrics.record_job(kind=job.kind, outcome=AttemptOutcome.LOST, seconds=seconds)
             lost.append(job.pk)
             logger.warning("sync job %s (%s): worker lost", job.pk, job.kind)
             if cancelled:

@@ -124,7 +124,7 @@ def pause_delay(*, pause_number: int, retry_after: float) -> float:
 def _send_when_due(job_id: int) -> None:
     """A message arrived before its job is due (the job waits out a pause): send it again for
     the rest of the wait, in countdowns the broker holds safely. Eagerly run tasks cannot
-    wait; the job then stays pending for ``sync_run``, or for the reaper's resend."""
+    wait; the job then stays pending for the reaper's resend."""
     due_at = (
         SyncJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
         .values_list("next_attempt_at", flat=True)
@@ -293,10 +293,12 @@ def _attempt_failed(
             )
         else:
             logger.warning("sync job %s: %s (%s); retry in %.1f s", job.pk, code, message, delay)
-        if schedule:
-            # The broker holds a countdown safely only below its visibility timeout; a longer
-            # pause arrives early and is sent on by _send_when_due.
-            countdown = min(delay, conf.retry_max_delay())
+        # The broker holds a countdown safely only below its visibility timeout; a longer
+        # pause arrives early and is sent on by _send_when_due. Without a broker (eager) the
+        # countdown would be slept here, in the caller's request, only for the message to
+        # arrive early and be dropped: the job is left pending for the reaper instead.
+        countdown = min(delay, conf.retry_max_delay())
+        if schedule and not (countdown < delay and job_enqueue_is_eager()):
             transaction.on_commit(lambda: job_enqueue(job_id=job.pk, countdown=countdown))
         return RunOutcome(
             job_id=job.pk,

@@ -185,3 +185,21 @@ def test_a_song_put_in_review_by_hand_without_evidence_still_renders(client, sta
     assert client.get(reverse(LIST)).status_code == 200
     page = client.get(reverse("admin:catalog_songreview_change", args=[song.pk]))
     assert page.status_code == 200 and "Reject all" in page.content.decode()
+
+
+def test_evidence_from_spotify_is_escaped_on_the_list_and_the_review_page(client, staff_user):
+    # Candidates' names come from Spotify: markup in them must reach the page as text.
+    song = review_song(title="<script>alert(1)</script>", artist="<b>Bold</b>")
+    client.force_login(staff_user)
+    for url in (reverse(LIST), reverse("admin:catalog_songreview_change", args=[song.pk])):
+        body = client.get(url).content.decode()
+        assert "<script>alert(1)</script>" not in body and "<b>Bold</b>" not in body
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_a_review_page_for_a_malformed_or_unknown_id_is_not_found(client, staff_user):
+    client.force_login(staff_user)
+    for object_id in ("not-a-number", "999999"):
+        url = reverse("admin:catalog_songreview_change", args=[object_id])
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"reject": "1"}).status_code == 404

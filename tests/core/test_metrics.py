@@ -157,11 +157,24 @@ def test_a_bearer_token_opens_metrics(client, settings):
 
 
 @pytest.mark.django_db
+def test_a_token_that_is_not_ascii_is_refused_not_a_server_error(client, settings):
+    # hmac.compare_digest refuses str with non-ASCII characters (TypeError): any scraper or
+    # scanner sending such a header must get 401, not a 500.
+    settings.METRICS_TOKEN = "scrape-me-please"
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me-pléase").status_code == 401
+    settings.METRICS_TOKEN = "jeton-à-gratter"
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+
+
+@pytest.mark.django_db
 def test_an_allow_list_opens_metrics_to_its_addresses(client, settings):
     settings.METRICS_ALLOWED_IPS = ["10.1.0.0/16", "not-an-address", "192.0.2.7"]
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="192.0.2.7").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="10.2.0.1").status_code == 404
+    # gunicorn bound to [::] reports IPv4 clients as IPv4-mapped IPv6 addresses
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:10.1.2.3").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:10.2.0.1").status_code == 404
 
 
 # --- Outages -----------------------------------------------------------------------------------

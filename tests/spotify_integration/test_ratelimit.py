@@ -145,3 +145,37 @@ def test_local_fallback_keeps_the_budget_inside_one_process(settings):
     limiter.acquire(max_wait=0)
     with pytest.raises(SpotifyRateLimited):
         limiter.acquire(max_wait=0)
+
+
+def test_a_redis_outage_is_spotify_unavailable_not_a_crash():
+    # Given the budget's Redis is down (nothing listens on port 1)
+    if redis_client() is None:
+        pytest.skip("needs django-redis as the cache: without it the budget is in process")
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from spotify_integration import ratelimit
+    from spotify_integration.client import SpotifyClient
+
+    dead = redis.Redis.from_url(
+        "redis://127.0.0.1:1/0", socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ratelimit, "redis_client", lambda: dead)
+        # When a call needs the budget, Then the caller gets the transient 503 error that
+        # jobs retry with backoff (no request goes out: the budget cannot be kept)
+        with pytest.raises(SpotifyUnavailable):
+            SpotifyClient.for_app().track("4uLU6hMCjMI75M1A2tKUQC")
+        # and a 429's pause mark that cannot be written leaves the caller its 429 error
+        spotify_pause(retry_after=30)
+    # A cache read failing mid-call (django-redis wraps the error) is the same 503
+    from django_redis.exceptions import ConnectionInterrupted
+
+    def cache_down(*args: object, **kwargs: object) -> str:
+        raise ConnectionInterrupted(connection=None)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SpotifyClient, "_token", cache_down)
+        with pytest.raises(SpotifyUnavailable):
+            SpotifyClient.for_app().track("4uLU6hMCjMI75M1A2tKUQC")

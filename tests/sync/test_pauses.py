@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -99,6 +100,28 @@ def test_a_message_before_the_pause_ends_runs_nothing(probe_kind):
     assert (job.status, job.attempts, len(probe.RUNS)) == (JobStatus.PENDING, 1, 1)
     _time_passes(job)
     assert job_run(job_id=job.pk, schedule_retry=False).status == JobStatus.SUCCEEDED
+
+
+def test_without_a_broker_a_long_pause_does_not_hold_the_caller(
+    probe_kind, settings, django_capture_on_commit_callbacks
+):
+    # Given tasks run eagerly (no broker), where a countdown is slept in the caller's process
+    settings.SYNC_RETRY_MAX_DELAY = 3
+    job = create(params={"fail": "paused", "fail_times": 1, "retry_after": 3600})
+    started = time.monotonic()
+    # When the job meets an hour-long pause
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = job_run(job_id=job.pk)
+    # Then the caller is not held for the capped countdown (a message sent after it would
+    # still arrive before the pause ends, and claim nothing): the job waits, pending
+    assert time.monotonic() - started < 2
+    job.refresh_from_db()
+    assert (outcome.status, job.status, len(probe.RUNS)) == (
+        JobStatus.PENDING,
+        JobStatus.PENDING,
+        1,
+    )
+    assert job.next_attempt_at > timezone.now() + timedelta(seconds=3000)
 
 
 def test_pauses_use_none_of_the_attempts(probe_kind):

@@ -88,3 +88,18 @@ def test_reaper_resends_pending_jobs_whose_message_was_lost(
     job.refresh_from_db()
     fresh.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and fresh.status == JobStatus.PENDING
+
+
+def test_a_lost_worker_is_counted_in_the_metrics(probe_kind, settings):
+    from core import metrics
+
+    # Given a job whose worker died (the runner never ends its attempt)
+    metrics.metrics_store().clear()
+    settings.SYNC_HEARTBEAT_TIMEOUT = 60
+    left_running(create(params={"fail": "permanent"}), beat_ago=timedelta(seconds=61))
+    settings.SYNC_REQUEUE_LIMIT = 0
+    # When the reaper ends it, Then /metrics counts the attempt as lost
+    jobs_reap_stale()
+    figures = metrics.metrics_store().read()
+    assert figures["encore_sync_jobs"] == {'["probe","lost"]': 1.0}
+    assert figures["encore_sync_job_duration_seconds"]['count|["probe","lost"]'] == 1.0

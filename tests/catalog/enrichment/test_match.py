@@ -201,6 +201,37 @@ def test_a_song_with_another_spotify_id_goes_to_review_unless_that_track_is_gone
     assert imported.spotify_id == HALO["id"] and imported.match_status == MatchStatus.MATCHED
 
 
+def test_a_gone_song_sent_to_review_can_still_be_accepted(spotify_catalog, staff_user):
+    # Given a song whose Spotify track is gone, and a search that finds two candidates
+    spotify_catalog(HALO, HALO_SINGLE)
+    song = halo_song(album=None, duration_ms=None, spotify_id="4u7EnebtmKWzUH433cf5Qv")
+    Song.objects.filter(pk=song.pk).update(match_status=MatchStatus.GONE)
+    song.refresh_from_db()
+    # When the automatic run cannot decide, the song goes to review (its status is no
+    # longer "gone") with the gone track's id kept as it was
+    outcome = song_match(song=song, client=SpotifyClient.for_app())
+    assert outcome is not None and outcome.status == "needs_review"
+    song.refresh_from_db()
+    assert song.match_status == MatchStatus.NEEDS_REVIEW
+    assert song.spotify_id == "4u7EnebtmKWzUH433cf5Qv"
+    # Then a person may still accept a candidate in place of the gone track
+    song_match_accept(song=song, spotify_id=HALO["id"], user=staff_user)
+    song.refresh_from_db()
+    assert song.spotify_id == HALO["id"] and song.match_status == MatchStatus.MATCHED
+
+
+def test_a_song_with_another_live_spotify_id_cannot_be_accepted_over_it(
+    spotify_catalog, staff_user
+):
+    spotify_catalog(HALO, HALO_SINGLE)
+    song = halo_song(album=None, duration_ms=None, spotify_id="4u7EnebtmKWzUH433cf5Qv")
+    song_match(song=song, client=SpotifyClient.for_app())
+    with pytest.raises(Conflict):
+        song_match_accept(song=song, spotify_id=HALO["id"], user=staff_user)
+    song.refresh_from_db()
+    assert song.spotify_id == "4u7EnebtmKWzUH433cf5Qv"
+
+
 def _decisions(outcome: str) -> float:
     from prometheus_client.parser import text_string_to_metric_families
 

@@ -315,3 +315,16 @@ def test_a_re_recording_with_a_year_version_is_another_recording():
     again = track(name="Halo (2019 Version)", isrc="USSM11900001", release_date="2019")
     scored = score(song(isrc=None), Candidate.from_track(again))
     assert scored.score <= 0.40 and any("rerecorded" in n for n in scored.notes)
+
+
+def test_an_act_whose_name_reads_like_a_version_word_matches_its_own_track():
+    # "Cover Drive" is a band, not a cover version: the credit says the same on both sides,
+    # so the versions agree (the rule is symmetric), and a tribute act still differs from the
+    # original artist whichever side it is on.
+    own = track(name="Twist Your Body", artists=["Cover Drive"], album="Bajan Style",
+                duration_ms=215_000, isrc="GBUM71200001", release_date="2012")  # fmt: skip
+    local = song(title="Twist Your Body", artists=("Cover Drive",), album="Bajan Style",
+                 duration_ms=215_000, isrc=None, year=2012)  # fmt: skip
+    assert match_song(local, search=Searcher(own)).status == "matched"
+    tribute_local = song(artists=("Beyoncé Tribute Band",), isrc=None)
+    assert score(tribute_local, Candidate.from_track(HALO)).score <= 0.40
