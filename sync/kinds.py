@@ -16,6 +16,7 @@ from django import forms
 
 from catalog.services import MAX_ERRORS_KEPT, ImportProgress, song_import
 from sync.exceptions import JobFailed
+from sync.kinds_enrichment import ENRICHMENT_KINDS
 from sync.params import ImportFileField
 from sync.registry import JobKind
 from sync.services.context import JobContext
@@ -145,4 +146,5 @@ BUILTIN_KINDS: list[JobKind] = [
         repeatable=True,
         max_attempts=1,
     ),
+    *ENRICHMENT_KINDS,
 ]
