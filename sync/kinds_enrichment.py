@@ -17,6 +17,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from catalog.enrichment.audio_features import AudioFeaturesReport, songs_audio_features
+from catalog.enrichment.calls import web_api_total
 from catalog.enrichment.refresh import RefreshReport, refresh_batch_size, songs_refresh
 from catalog.enrichment.selection import (
     artists_named,
@@ -110,8 +111,9 @@ class _CallMeter:
         self.ctx, self.counter, self.added = ctx, counter, 0
 
     def flush(self) -> None:
-        self.ctx.add_spotify_calls(self.counter.total - self.added)
-        self.added = self.counter.total
+        total = web_api_total(self.counter)
+        self.ctx.add_spotify_calls(total - self.added)
+        self.added = total
 
 
 def enrichment_client() -> SpotifyClient:

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.enrichment.calls import add_calls
 from catalog.models import Song
 from core.parsing import is_spotify_id
 from spotify_integration.client import SpotifyClient, count_spotify_calls
@@ -147,9 +148,7 @@ def _one_batch(
         # A 403: the client remembers it; the run stops here, saying why.
         with count_spotify_calls() as calls, contextlib.suppress(SpotifyForbiddenByAppMode):
             found = client.audio_features([s.spotify_id for s in usable if s.spotify_id])
-        report.calls += calls.total
-        for endpoint, n in calls.by_endpoint().items():
-            report.by_endpoint[endpoint] = report.by_endpoint.get(endpoint, 0) + n
+        report.calls += add_calls(report.by_endpoint, calls)
         if found is None:
             report.unavailable = REFUSED_TO_THIS_APP
             return False

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.enrichment.calls import add_calls
 from catalog.models import MatchStatus, Song
 from core.parsing import is_spotify_id
 from spotify_integration.client import SpotifyClient, count_spotify_calls
@@ -164,9 +165,7 @@ def songs_refresh(
             continue
         with count_spotify_calls() as calls:
             tracks = client.tracks([s.spotify_id for s in callable_songs if s.spotify_id])
-        report.calls += calls.total
-        for endpoint, n in calls.by_endpoint().items():
-            report.by_endpoint[endpoint] = report.by_endpoint.get(endpoint, 0) + n
+        report.calls += add_calls(report.by_endpoint, calls)
         _write_batch(callable_songs, tracks, report)
         report.batches += 1
         report.seconds = time.monotonic() - started
