@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import pytest
-import responses
 from django.test import override_settings
 
 from catalog.enrichment.audio_features import (
@@ -18,33 +15,11 @@ from catalog.enrichment.audio_features import (
 from catalog.enrichment.selection import songs_without_audio_features
 from catalog.models import MatchStatus, Song
 from spotify_integration.client import SpotifyClient
-from tests.catalog.enrichment.wire import batch_body, features, spotify_id
+from tests.catalog.enrichment.wire import serve_features, stale_songs
 from tests.spotify_integration.fakes import API, error_body
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("spotify")]
 EXTENDED = override_settings(SPOTIFY_APP_MODE="extended", SPOTIFY_RATE_LIMIT_CALLS=100_000)
-
-
-def songs(n: int, **fields: Any) -> list[Song]:
-    return Song.objects.bulk_create(
-        Song(title=f"Song {i}", spotify_id=spotify_id(i + 1), identity_key=f"t:{i}", **fields)
-        for i in range(n)
-    )
-
-
-def serve_features(spotify: Any, *, none_for: set[str] = frozenset()) -> None:
-    """``GET /audio-features?ids=``: features per id, a null for ``none_for``."""
-    batch_body("/audio-features", "audio_features", [features(spotify_id(1))])
-
-    def answer(request: Any) -> tuple[int, dict[str, str], str]:
-        ids = request.params["ids"].split(",")
-        items = [None if i in none_for else features(i, tempo=100.0) for i in ids]
-        return 200, {}, json.dumps(batch_body("/audio-features", "audio_features", items))
-
-    spotify.token()
-    spotify.rsps.add_callback(
-        responses.GET, re.compile(re.escape(API) + r"audio-features\?"), answer
-    )
 
 
 def run() -> Any:
@@ -58,7 +33,7 @@ def feature_calls(spotify: Any) -> list[Any]:
 
 @EXTENDED
 def test_extended_mode_asks_100_tracks_a_call_and_stores_the_features(spotify):
-    songs(250)
+    stale_songs(250)
     serve_features(spotify)
 
     report = run()
@@ -73,7 +48,7 @@ def test_extended_mode_asks_100_tracks_a_call_and_stores_the_features(spotify):
 
 @EXTENDED
 def test_a_null_from_spotify_is_remembered_so_a_second_run_makes_no_call(spotify):
-    has, hasnt = songs(2)
+    _, hasnt = stale_songs(2)
     Song.objects.filter(pk=hasnt.pk).update(audio_features={"tempo": 90.0})
     serve_features(spotify, none_for={hasnt.spotify_id or ""})
 
@@ -90,7 +65,7 @@ def test_a_null_from_spotify_is_remembered_so_a_second_run_makes_no_call(spotify
 
 @EXTENDED
 def test_given_songs_are_asked_again_and_gone_ones_are_left_out(spotify):
-    first, gone, _ = songs(3)
+    first, gone, _ = stale_songs(3)
     Song.objects.filter(pk=gone.pk).update(match_status=MatchStatus.GONE)
     serve_features(spotify)
     run()
@@ -101,7 +76,7 @@ def test_given_songs_are_asked_again_and_gone_ones_are_left_out(spotify):
 
 @override_settings(SPOTIFY_APP_MODE="development")
 def test_development_mode_ends_at_once_with_the_reason_and_no_call(spotify):
-    songs(5)
+    stale_songs(5)
     report = run()
     assert report.unavailable == NOT_IN_DEVELOPMENT_MODE
     assert "not available to development-mode apps" in report.unavailable
@@ -112,7 +87,7 @@ def test_development_mode_ends_at_once_with_the_reason_and_no_call(spotify):
 
 @EXTENDED
 def test_an_extended_app_refused_with_403_remembers_it_and_says_why(spotify):
-    songs(150)
+    stale_songs(150)
     spotify.token()
     spotify.api("GET", "/audio-features", status=403, body=error_body(403, "Forbidden"))
 

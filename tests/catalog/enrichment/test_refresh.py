@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-import json
-import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import responses
 from django.test import override_settings
 from django.utils import timezone
 
@@ -17,50 +13,13 @@ from catalog.enrichment.refresh import songs_refresh
 from catalog.enrichment.selection import songs_to_refresh
 from catalog.models import MatchStatus, Song, SongMatch
 from spotify_integration.client import SpotifyClient
-from tests.catalog.enrichment.wire import batch_body, full_track, spotify_id
+from tests.catalog.enrichment.wire import serve_tracks, spotify_id, stale_songs
 from tests.catalog.factories import SongFactory
-from tests.spotify_integration.fakes import API, error_body
+from tests.spotify_integration.fakes import API
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("spotify")]
 EXTENDED = override_settings(SPOTIFY_APP_MODE="extended", SPOTIFY_RATE_LIMIT_CALLS=100_000)
 DEVELOPMENT = override_settings(SPOTIFY_APP_MODE="development", SPOTIFY_RATE_LIMIT_CALLS=100_000)
-
-
-def stale_songs(n: int, **fields: Any) -> list[Song]:
-    """``n`` songs with Spotify ids, never synced (in one statement: a thousand are cheap)."""
-    songs = [
-        Song(title=f"Song {i}", spotify_id=spotify_id(i + 1), identity_key=f"t:{i}", **fields)
-        for i in range(n)
-    ]
-    return Song.objects.bulk_create(songs)
-
-
-def serve_tracks(spotify: Any, *, missing: set[str] = frozenset(), **track: Any) -> None:
-    """Answer both track endpoints for any id: the batch with one track (or null) per id,
-    the single read with the track or a 404. The body is validated once per shape (the
-    bodies differ only in their ids)."""
-    template = full_track("AAAAAAAAAAAAAAAAAAAAAA", **track)
-    batch_body("/tracks", "tracks", [template])
-    error = error_body(404, "Non existing id")
-
-    def one(track_id: str) -> dict[str, Any] | None:
-        if track_id in missing:
-            return None
-        body = copy.deepcopy(template)
-        body.update(id=track_id, uri=f"spotify:track:{track_id}")
-        return body
-
-    def batch(request: Any) -> tuple[int, dict[str, str], str]:
-        ids = request.params["ids"].split(",")
-        return 200, {}, json.dumps({"tracks": [one(i) for i in ids]})
-
-    def single(request: Any) -> tuple[int, dict[str, str], str]:
-        body = one(request.path_url.rsplit("/", 1)[-1])
-        return (200, {}, json.dumps(body)) if body else (404, {}, json.dumps(error))
-
-    spotify.token()
-    spotify.rsps.add_callback(responses.GET, re.compile(re.escape(API) + r"tracks\?"), batch)
-    spotify.rsps.add_callback(responses.GET, re.compile(re.escape(API) + r"tracks/\w+$"), single)
 
 
 def api_calls(spotify: Any) -> list[Any]:

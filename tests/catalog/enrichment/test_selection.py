@@ -94,4 +94,4 @@ def test_refresh_selection_takes_songs_with_an_id_stale_or_never_synced(catalog)
 def test_id_batches_walk_by_keyset_and_stop_at_the_limit(catalog):
     ids = songs_to_match(mode="all")
     assert [len(b) for b in id_batches(ids, size=2)] == [2, 2, 1]
-    assert sum(id_batches(ids, size=2, limit=3), []) == list(ids)[:3]
+    assert [i for b in id_batches(ids, size=2, limit=3) for i in b] == list(ids)[:3]

@@ -8,9 +8,15 @@ then puts the nulls back where Spotify puts them.
 
 from __future__ import annotations
 
+import copy
+import json
+import re
 from typing import Any
 
-from tests.spotify_integration.fakes import track_body
+import responses
+
+from catalog.models import Song
+from tests.spotify_integration.fakes import API, error_body, track_body
 from tests.spotify_integration.openapi import validate_response
 
 
@@ -86,3 +92,55 @@ def batch_body(path: str, key: str, items: list[dict[str, Any] | None]) -> dict[
     """``{key: items}`` for a batch endpoint, validated (see the module doc for the nulls)."""
     validate_response(path, "get", 200, {key: [i for i in items if i is not None]})
     return {key: items}
+
+
+def stale_songs(n: int, **fields: Any) -> list[Song]:
+    """``n`` songs with Spotify ids, never synced (in one statement: a thousand are cheap)."""
+    songs = [
+        Song(title=f"Song {i}", spotify_id=spotify_id(i + 1), identity_key=f"t:{i}", **fields)
+        for i in range(n)
+    ]
+    return Song.objects.bulk_create(songs)
+
+
+def serve_tracks(spotify: Any, *, missing: set[str] = frozenset(), **track: Any) -> None:
+    """Answer both track endpoints for any id: the batch with one track (or null) per id,
+    the single read with the track or a 404. The body is validated once per shape (the
+    bodies differ only in their ids)."""
+    template = full_track("AAAAAAAAAAAAAAAAAAAAAA", **track)
+    batch_body("/tracks", "tracks", [template])
+    error = error_body(404, "Non existing id")
+
+    def one(track_id: str) -> dict[str, Any] | None:
+        if track_id in missing:
+            return None
+        body = copy.deepcopy(template)
+        body.update(id=track_id, uri=f"spotify:track:{track_id}")
+        return body
+
+    def batch(request: Any) -> tuple[int, dict[str, str], str]:
+        ids = request.params["ids"].split(",")
+        return 200, {}, json.dumps({"tracks": [one(i) for i in ids]})
+
+    def single(request: Any) -> tuple[int, dict[str, str], str]:
+        body = one(request.path_url.rsplit("/", 1)[-1])
+        return (200, {}, json.dumps(body)) if body else (404, {}, json.dumps(error))
+
+    spotify.token()
+    spotify.rsps.add_callback(responses.GET, re.compile(re.escape(API) + r"tracks\?"), batch)
+    spotify.rsps.add_callback(responses.GET, re.compile(re.escape(API) + r"tracks/\w+$"), single)
+
+
+def serve_features(spotify: Any, *, none_for: set[str] = frozenset()) -> None:
+    """``GET /audio-features?ids=``: features per id, a null for ``none_for``."""
+    batch_body("/audio-features", "audio_features", [features(spotify_id(1))])
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        ids = request.params["ids"].split(",")
+        items = [None if i in none_for else features(i, tempo=100.0) for i in ids]
+        return 200, {}, json.dumps(batch_body("/audio-features", "audio_features", items))
+
+    spotify.token()
+    spotify.rsps.add_callback(
+        responses.GET, re.compile(re.escape(API) + r"audio-features\?"), answer
+    )
