@@ -18,11 +18,6 @@ from sync.services.jobs import job_create
 from sync.services.runner import job_run
 from tests.catalog.enrichment.wire import full_track, serve_features, serve_tracks, stale_songs
 from tests.catalog.factories import SongFactory
-from tests.spotify_integration.conftest import (  # noqa: F401  (Spotify at the wire)
-    _isolated_spotify_state,
-    _no_token_in_logs,
-    spotify,
-)
 from tests.spotify_integration.fakes import API, error_body
 
 pytestmark = pytest.mark.django_db
