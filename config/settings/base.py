@@ -257,6 +257,14 @@ LOGGING = {
 if SECRET_KEY == _INSECURE_KEY and not DEBUG:
     warnings.warn("SECRET_KEY is the embedded default; set SECRET_KEY.", stacklevel=1)
 
+# --- Enrichment: matching
+# A song is matched to its best Spotify candidate when that scores at least ACCEPT and leads
+# the best other recording by MARGIN; below FLOOR nothing is worth a review (docs/matching.md).
+# The defaults are catalog.enrichment.matching.DEFAULT_THRESHOLDS.
+SPOTIFY_MATCH_ACCEPT = env.float("SPOTIFY_MATCH_ACCEPT", default=0.85)
+SPOTIFY_MATCH_MARGIN = env.float("SPOTIFY_MATCH_MARGIN", default=0.08)
+SPOTIFY_MATCH_FLOOR = env.float("SPOTIFY_MATCH_FLOOR", default=0.55)
+
 # --- Enrichment: jobs -----------------------------------------------------------------------
 # See docs/enrichment.md. A song's Spotify fields are refreshed once older than this many days.
 SPOTIFY_REFRESH_AFTER_DAYS = env.int("SPOTIFY_REFRESH_AFTER_DAYS", default=30)
