@@ -9,7 +9,9 @@ Wrap work in ``count_spotify_calls()`` and read the counter afterwards::
 Counters nest (an outer and an inner counter both see a call) and are per execution context
 (``contextvars``): concurrent requests or tasks never count each other's calls. A thread
 started inside the block does not inherit the counter; wrap the work inside that thread.
-Each call is also logged on ``encore.spotify`` (endpoint, status, duration) for operators.
+Each call is also logged on ``encore.spotify`` (endpoint, status, duration) for operators, and
+counted in the process-wide figures of ``/metrics`` (:mod:`core.metrics`,
+``encore_spotify_calls_total{endpoint, status}``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from core import metrics as shared_metrics
 
 logger = logging.getLogger("encore.spotify")
 
@@ -79,6 +83,7 @@ def record_spotify_call(*, endpoint: str, status: int | None, duration_ms: float
     call = SpotifyCall(endpoint=endpoint, status=status, duration_ms=round(duration_ms, 2))
     for counter in _active.get():
         counter.add(call)
+    shared_metrics.record_spotify_call(endpoint=endpoint, status=status)
     logger.info(
         "spotify %s -> %s in %.1fms",
         endpoint,

@@ -18,17 +18,16 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+from core import metrics
 from spotify_integration.exceptions import SpotifyRateLimited, SpotifyUnavailable
-
-# Spotify's window (not configurable on their side); the bench scales it down explicitly.
-SPOTIFY_WINDOW_SECONDS = 30.0
 
 
 def redis_client() -> Any | None:
@@ -44,29 +43,91 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-# --- The sliding-window limiter ------------------------------------------------------------
+# --- The sliding-window limiter, with priority lanes ----------------------------------------
 
-# KEYS[1]: a sorted set of grant times (µs, Redis clock). ARGV: limit, window µs, nonce.
-# Returns {1, grant_time_us} when a slot was taken, else {0, µs until the oldest grant leaves
-# the window}. A grant at time t is allowed only if fewer than `limit` grants lie in
-# (t - window, t], so no half-open window of that length ever holds more than `limit`.
+
+class Lane(StrEnum):
+    """Who is waiting for a Spotify call, highest priority first.
+
+    * ``interactive``: a person waits for the answer (search, connect). Waits briefly
+      (``SPOTIFY_RATE_LIMIT_WAIT``), then gets ``spotify_rate_limited``.
+    * ``library``: a user's library sync. Goes after interactive callers.
+    * ``enrichment``: catalog jobs. Uses only what the others leave: at most
+      ``SPOTIFY_ENRICHMENT_SHARE`` of the window while another lane is active in it, the
+      whole budget when none is; it waits for budget rather than failing.
+    """
+
+    INTERACTIVE = "interactive"
+    LIBRARY = "library"
+    ENRICHMENT = "enrichment"
+
+
+LANES: tuple[Lane, ...] = (Lane.INTERACTIVE, Lane.LIBRARY, Lane.ENRICHMENT)
+
+# A refused caller of a higher lane marks its demand for (its wait + this) ms: until then the
+# lower lanes leave the slots that free up to it.
+DEMAND_MARGIN_MS = 250
+
+# KEYS: [1] all grants, [2..4] the grants of each lane (LANES order), [5] interactive demand,
+# [6] library demand (plain keys with a TTL). Every set holds grant times (µs).
+# ARGV: limit, window µs, nonce, lane index (1..3), enrichment cap, now µs ('' = Redis TIME),
+# demand TTL cap ms. Returns {1, grant time} or {0, µs to wait, reason}.
 _ACQUIRE_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now
+if ARGV[6] ~= '' then
+  now = tonumber(ARGV[6])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now, string.format('%d', now) .. ':' .. ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
-  return {1, now}
+local lane = tonumber(ARGV[4])
+local ecap = tonumber(ARGV[5])
+for i = 1, 4 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window) end
+local function leaves(key, index)
+  local g = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
+  if g[2] then return tonumber(g[2]) + window - now end
+  return window
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, tonumber(oldest[2]) + window - now}
+local wait, reason = nil, nil
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  wait, reason = leaves(KEYS[1], 0), 'budget'
+else
+  for higher = 1, lane - 1 do
+    local pttl = redis.call('PTTL', KEYS[4 + higher])
+    if pttl > 0 and (wait == nil or pttl * 1000 < wait) then
+      wait, reason = pttl * 1000, 'priority'
+    end
+  end
+  if wait == nil and lane == 3 and redis.call('ZCARD', KEYS[4]) >= ecap then
+    local others = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
+    if others > 0 then
+      local quiet = math.max(leaves(KEYS[2], -1), leaves(KEYS[3], -1))
+      if redis.call('ZCARD', KEYS[2]) == 0 then quiet = leaves(KEYS[3], -1) end
+      if redis.call('ZCARD', KEYS[3]) == 0 then quiet = leaves(KEYS[2], -1) end
+      wait, reason = math.min(leaves(KEYS[4], 0), quiet), 'share'
+    end
+  end
+end
+if wait == nil then
+  local member = string.format('%d', now) .. ':' .. ARGV[3]
+  local ttl = math.ceil(window / 1000) + 1000
+  for _, key in ipairs({KEYS[1], KEYS[1 + lane]}) do
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, ttl)
+  end
+  return {1, now, ''}
+end
+wait = math.max(wait, 1)
+if lane < 3 then
+  local px = math.min(math.ceil(wait / 1000) + tonumber(ARGV[8]), tonumber(ARGV[7]))
+  if px > 0 and px > redis.call('PTTL', KEYS[4 + lane]) then
+    redis.call('SET', KEYS[4 + lane], '1', 'PX', px)
+  end
+end
+return {0, wait, reason}
 """
-
-_local_lock = threading.Lock()
-_local_windows: dict[str, deque[int]] = {}
 
 
 @dataclass(frozen=True)
@@ -75,63 +136,162 @@ class Grant:
 
     at_us: int
     waited_s: float
+    lane: Lane = Lane.INTERACTIVE
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One try for a slot: granted at ``at_us``, or refused for ``wait_us`` because of
+    ``reason`` (``budget``: the window is full; ``priority``: a higher lane is waiting;
+    ``share``: enrichment has its share while others are active)."""
+
+    granted: bool
+    at_us: int = 0
+    wait_us: int = 0
+    reason: str = ""
+
+
+class _LocalWindow:
+    """The in-process state of one limiter (no Redis: the embedded default, one process)."""
+
+    def __init__(self) -> None:
+        self.grants: dict[str, deque[int]] = {"all": deque(), **{lane: deque() for lane in LANES}}
+        self.demand_until: dict[Lane, int] = {}
+
+
+_local_lock = threading.Lock()
+_local_windows: dict[str, _LocalWindow] = {}
 
 
 class SlidingWindowLimiter:
-    """At most ``limit`` grants in any rolling ``window_seconds``, across every process.
+    """At most ``limit`` grants in any rolling ``window_seconds``, across every process, shared
+    by the lanes in priority order (see :class:`Lane`).
 
     ``acquire`` takes a slot, waiting at most ``max_wait`` seconds for one to free up; past
     that it raises SpotifyRateLimited (with the wait still needed as Retry-After) instead of
     exceeding the budget. The caller's wait is bounded; the budget is never exceeded.
+    ``clock`` (µs) replaces Redis's clock in tests of the lane rules (:meth:`try_acquire`).
     """
 
-    def __init__(self, *, name: str, limit: int, window_seconds: float) -> None:
-        if limit < 1 or window_seconds <= 0:
-            raise ValueError("limit must be >= 1 and window_seconds > 0")
+    def __init__(
+        self,
+        *,
+        name: str,
+        limit: int,
+        window_seconds: float,
+        enrichment_share: float = 1.0,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        if limit < 1 or window_seconds <= 0 or not 0 < enrichment_share <= 1:
+            raise ValueError("limit >= 1, window_seconds > 0 and 0 < enrichment_share <= 1")
         self.name = name
         self.limit = limit
         self.window_us = int(window_seconds * 1_000_000)
+        # Enrichment's cap while another lane is active: at least one slot, so it never starves
+        # completely while others use less than the whole budget.
+        self.enrichment_cap = max(1, math.floor(limit * enrichment_share))
         self.key = cache.make_key(f"spotify:limiter:{name}")
+        self._keys = [
+            self.key,
+            *(f"{self.key}:{lane}" for lane in LANES),
+            *(f"{self.key}:demand:{lane}" for lane in LANES[:2]),
+        ]
+        self._clock = clock
         self._redis = redis_client()
         self._script = self._redis.register_script(_ACQUIRE_LUA) if self._redis else None
 
-    def _try(self) -> tuple[bool, int]:
+    def try_acquire(self, lane: Lane = Lane.INTERACTIVE, *, demand_ms: int = 0) -> Decision:
+        """One atomic try for a slot; a refused higher-lane caller marks its demand for at
+        most ``demand_ms`` (its remaining wait)."""
+        index = LANES.index(lane) + 1
+        now = self._clock() if self._clock is not None else None
         if self._script is not None:
-            ok, value = self._script(keys=[self.key], args=[self.limit, self.window_us, _nonce()])
-            return bool(ok), int(value)
+            ok, value, reason = self._script(
+                keys=self._keys,
+                args=[
+                    self.limit,
+                    self.window_us,
+                    _nonce(),
+                    index,
+                    self.enrichment_cap,
+                    "" if now is None else now,
+                    demand_ms,
+                    DEMAND_MARGIN_MS,
+                ],
+            )
+            reason = reason.decode() if isinstance(reason, bytes) else str(reason or "")
+            if ok:
+                return Decision(granted=True, at_us=int(value))
+            return Decision(granted=False, wait_us=int(value), reason=reason)
         with _local_lock:
-            now = _now_us()
-            grants = _local_windows.setdefault(self.key, deque())
+            return self._try_local(lane, now if now is not None else _now_us(), demand_ms)
+
+    def _try_local(self, lane: Lane, now: int, demand_ms: int) -> Decision:
+        """The Lua script's rules, in process."""
+        state = _local_windows.setdefault(self.key, _LocalWindow())
+        for grants in state.grants.values():
             while grants and grants[0] <= now - self.window_us:
                 grants.popleft()
-            if len(grants) < self.limit:
-                grants.append(now)
-                return True, now
-            return False, grants[0] + self.window_us - now
 
-    def acquire(self, *, max_wait: float) -> Grant:
-        """Take one slot, or raise SpotifyRateLimited after waiting at most ``max_wait`` s."""
+        def leaves(grants: deque[int], index: int) -> int:
+            return grants[index] + self.window_us - now if grants else self.window_us
+
+        everyone, rank = state.grants["all"], LANES.index(lane)
+        wait: int | None = None
+        reason = ""
+        if len(everyone) >= self.limit:
+            wait, reason = leaves(everyone, 0), "budget"
+        else:
+            for higher in LANES[:rank]:
+                pending = state.demand_until.get(higher, 0) - now
+                if pending > 0 and (wait is None or pending < wait):
+                    wait, reason = pending, "priority"
+            mine = state.grants[Lane.ENRICHMENT]
+            if wait is None and lane is Lane.ENRICHMENT and len(mine) >= self.enrichment_cap:
+                active = [state.grants[o] for o in LANES[:2] if state.grants[o]]
+                if active:
+                    quiet = max(leaves(g, -1) for g in active)
+                    wait, reason = min(leaves(mine, 0), quiet), "share"
+        if wait is None:
+            everyone.append(now)
+            state.grants[lane].append(now)
+            return Decision(granted=True, at_us=now)
+        wait = max(wait, 1)
+        if lane is not Lane.ENRICHMENT:
+            px = min(math.ceil(wait / 1000) + DEMAND_MARGIN_MS, demand_ms)
+            if px > 0:
+                until = now + px * 1000
+                state.demand_until[lane] = max(state.demand_until.get(lane, 0), until)
+        return Decision(granted=False, wait_us=wait, reason=reason)
+
+    def acquire(self, *, max_wait: float, lane: Lane = Lane.INTERACTIVE) -> Grant:
+        """Take one slot for ``lane``, or raise SpotifyRateLimited after waiting at most
+        ``max_wait`` s. Every wait is recorded in the metrics (count and seconds, by lane)."""
         started = time.monotonic()
         while True:
-            ok, value = self._try()
-            if ok:
-                return Grant(at_us=value, waited_s=time.monotonic() - started)
-            wait_s = max(value, 1) / 1_000_000
             remaining = max_wait - (time.monotonic() - started)
+            decision = self.try_acquire(lane, demand_ms=max(0, int(remaining * 1000)))
+            waited = time.monotonic() - started
+            if decision.granted:
+                if waited > 0.0005:
+                    metrics.record_budget_wait(lane=lane, seconds=waited, granted=True)
+                return Grant(at_us=decision.at_us, waited_s=waited, lane=lane)
+            wait_s = decision.wait_us / 1_000_000
             if wait_s > remaining:
+                metrics.record_budget_wait(lane=lane, seconds=waited, granted=False)
                 raise SpotifyRateLimited(
                     "Encore's shared Spotify call budget is spent; try again shortly.",
-                    retry_after=math.ceil(wait_s),
-                    detail={"reason": "LOCAL_BUDGET"},
+                    retry_after=max(1, math.ceil(wait_s)),
+                    detail={"reason": "LOCAL_BUDGET", "lane": str(lane)},
                 )
-            # Sleep until the oldest grant leaves the window (plus jitter so that waiting
-            # processes do not all retry in the same millisecond), then compete again.
+            # Sleep until a slot should free (plus jitter so that waiting processes do not all
+            # retry in the same millisecond), then compete again.
             time.sleep(wait_s + secrets.randbelow(5000) / 1_000_000)
 
     def reset(self) -> None:
-        """Forget every grant (tests, benchmarks)."""
+        """Forget every grant and demand mark (tests, benchmarks)."""
         if self._redis is not None:
-            self._redis.delete(self.key)
+            self._redis.delete(*self._keys)
         with _local_lock:
             _local_windows.pop(self.key, None)
 
@@ -140,11 +300,27 @@ def _nonce() -> str:
     return secrets.token_hex(6)
 
 
+def spotify_window_seconds() -> float:
+    """Spotify's rolling window (``SPOTIFY_RATE_LIMIT_WINDOW``, 30 s; benchmarks scale it)."""
+    return float(settings.SPOTIFY_RATE_LIMIT_WINDOW)
+
+
 def spotify_limiter() -> SlidingWindowLimiter:
-    """The app's budget: SPOTIFY_RATE_LIMIT_CALLS per rolling 30 s, shared by all processes."""
+    """The app's budget: SPOTIFY_RATE_LIMIT_CALLS per rolling SPOTIFY_RATE_LIMIT_WINDOW,
+    shared by all processes and lanes."""
     return SlidingWindowLimiter(
-        name="app", limit=settings.SPOTIFY_RATE_LIMIT_CALLS, window_seconds=SPOTIFY_WINDOW_SECONDS
+        name="app",
+        limit=settings.SPOTIFY_RATE_LIMIT_CALLS,
+        window_seconds=spotify_window_seconds(),
+        enrichment_share=settings.SPOTIFY_ENRICHMENT_SHARE,
     )
+
+
+def lane_max_wait(lane: Lane) -> float:
+    """How long a call of ``lane`` waits for budget: briefly for a person, long for jobs."""
+    if lane is Lane.INTERACTIVE:
+        return float(settings.SPOTIFY_RATE_LIMIT_WAIT)
+    return float(settings.SPOTIFY_BACKGROUND_WAIT)
 
 
 # --- The pause mark ------------------------------------------------------------------------

@@ -9,6 +9,8 @@ Every value has a default, so no settings file needs to name them:
 - ``SYNC_RETRY_BASE_DELAY`` (s, 5) and ``SYNC_RETRY_MAX_DELAY`` (s, 900): exponential backoff
   for transient errors, ``base * 2**(attempt-1)`` capped; the cap stays far below the Redis
   visibility timeout (4 h) so a waiting message is never redelivered early.
+- ``SYNC_PAUSE_LIMIT`` (20): how many rate-limit pauses (a Spotify 429, the shared budget
+  spent) one job waits out; they do not use its attempts, this caps them instead.
 - ``SYNC_REQUEUE_LIMIT`` (3): how many times in a row the reaper re-queues a lost job.
 - ``SYNC_IMPORT_DIR`` (``MEDIA_ROOT/imports``): where uploaded import files live.
 - ``SYNC_IMPORT_FILE_RETENTION_DAYS`` (7): an import file older than this that no pending or
@@ -38,6 +40,10 @@ def retry_base_delay() -> float:
 
 def retry_max_delay() -> float:
     return float(getattr(settings, "SYNC_RETRY_MAX_DELAY", 900.0))
+
+
+def pause_limit() -> int:
+    return int(getattr(settings, "SYNC_PAUSE_LIMIT", 20))
 
 
 def requeue_limit() -> int:

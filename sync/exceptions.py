@@ -72,6 +72,23 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, RateLimited | OperationalError | InterfaceError)
 
 
+def is_pause(exc: BaseException) -> bool:
+    """True for a rate limit (a Spotify 429 pause, or the shared budget still spent): the job
+    waits until ``retry_after`` and goes on, and the wait is not a failed attempt."""
+    return isinstance(exc, RateLimited)
+
+
+def pause_codes() -> set[str]:
+    """The error codes of every rate-limit error: how a past attempt is known to be a pause."""
+    codes: set[str] = set()
+    pending: list[type[RateLimited]] = [RateLimited]
+    while pending:
+        cls = pending.pop()
+        codes.add(cls.code)
+        pending.extend(cls.__subclasses__())
+    return codes
+
+
 def error_code_for(exc: BaseException) -> str:
     """The stable code recorded on the job for an exception."""
     if isinstance(exc, ApplicationError):

@@ -265,6 +265,19 @@ SPOTIFY_MATCH_ACCEPT = env.float("SPOTIFY_MATCH_ACCEPT", default=0.85)
 SPOTIFY_MATCH_MARGIN = env.float("SPOTIFY_MATCH_MARGIN", default=0.08)
 SPOTIFY_MATCH_FLOOR = env.float("SPOTIFY_MATCH_FLOOR", default=0.55)
 
+# --- Enrichment: budget lanes and metrics (docs/spotify.md "Budget lanes", docs/metrics.md) ---
+# Spotify's rolling window in seconds; only benchmarks against a fake Spotify change it.
+SPOTIFY_RATE_LIMIT_WINDOW = env.float("SPOTIFY_RATE_LIMIT_WINDOW", default=30.0)
+# Share of the window enrichment may use while interactive or library calls are active in it.
+SPOTIFY_ENRICHMENT_SHARE = env.float("SPOTIFY_ENRICHMENT_SHARE", default=0.5)
+# Seconds a library or enrichment call waits for budget before its job is retried later.
+SPOTIFY_BACKGROUND_WAIT = env.float("SPOTIFY_BACKGROUND_WAIT", default=120.0)
+# Rate-limit pauses (Spotify 429s) one job may wait out; they use none of its attempts.
+SYNC_PAUSE_LIMIT = env.int("SYNC_PAUSE_LIMIT", default=20)
+# /metrics: a bearer token and/or client IPs or networks allowed; neither: signed-in staff only.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
 # --- Enrichment: jobs -----------------------------------------------------------------------
 # See docs/enrichment.md. A song's Spotify fields are refreshed once older than this many days.
 SPOTIFY_REFRESH_AFTER_DAYS = env.int("SPOTIFY_REFRESH_AFTER_DAYS", default=30)

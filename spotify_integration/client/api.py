@@ -11,13 +11,14 @@ client must not use (``/tracks?ids=`` in development mode, ``/playlists/{id}/tra
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 import requests
-from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from core import metrics
 from core.exceptions import ValidationFailed
 from core.parsing import is_spotify_id
 from spotify_integration.client import http
@@ -45,7 +46,13 @@ from spotify_integration.exceptions import (
     SpotifyUnavailable,
 )
 from spotify_integration.metrics import record_spotify_call
-from spotify_integration.ratelimit import spotify_check_not_paused, spotify_limiter, spotify_pause
+from spotify_integration.ratelimit import (
+    Lane,
+    lane_max_wait,
+    spotify_check_not_paused,
+    spotify_limiter,
+    spotify_pause,
+)
 
 if TYPE_CHECKING:
     from spotify_integration.models import SpotifyConnection
@@ -55,6 +62,9 @@ AUDIO_FEATURES_BATCH_SIZE = 100
 SEARCH_MAX_LIMIT = 10  # the 2026 cap (default 5)
 SEARCH_MAX_OFFSET = 1000
 PAGE_MAX_LIMIT = 50
+
+logger = logging.getLogger("encore.spotify")
+KNOWN_REASONS = frozenset({"RATE_LIMITED", "QUOTA_EXCEEDED"})  # metric labels stay a fixed set
 
 
 def _check_id(value: str, field_name: str) -> str:
@@ -71,7 +81,10 @@ class SpotifyClient:
     """Web API calls as the app (client credentials) or as a connected user.
 
     Build one with :meth:`for_app`, :meth:`for_connection` or :meth:`for_access_token`.
-    Methods return Spotify's JSON (dicts) and raise only our exceptions.
+    Methods return Spotify's JSON (dicts) and raise only our exceptions. ``lane`` is the
+    client's place in the shared budget (:class:`~spotify_integration.ratelimit.Lane`): an
+    interactive client waits briefly for budget then raises SpotifyRateLimited; library and
+    enrichment clients wait up to ``SPOTIFY_BACKGROUND_WAIT`` s.
     """
 
     def __init__(
@@ -80,6 +93,7 @@ class SpotifyClient:
         connection_id: int | None = None,
         token_store: TokenStore | None = None,
         access_token: str | None = None,
+        lane: Lane = Lane.INTERACTIVE,
     ) -> None:
         http.require_configured()
         if connection_id is not None and token_store is None:
@@ -88,22 +102,25 @@ class SpotifyClient:
         self._token_store = token_store
         self._access_token = access_token
         self._session = http.session()
+        self.lane = Lane(lane)
 
     def __repr__(self) -> str:
         who = f"connection={self._connection_id}" if self._connection_id else "app"
-        return f"<SpotifyClient {who}>"
+        return f"<SpotifyClient {who} lane={self.lane}>"
 
     @classmethod
-    def for_app(cls) -> SpotifyClient:
-        return cls()
+    def for_app(cls, *, lane: Lane = Lane.INTERACTIVE) -> SpotifyClient:
+        """A client as the app (client credentials); catalog jobs pass ``Lane.ENRICHMENT``."""
+        return cls(lane=lane)
 
     @classmethod
     def for_connection(
-        cls, connection: SpotifyConnection, *, token_store: TokenStore
+        cls, connection: SpotifyConnection, *, token_store: TokenStore, lane: Lane = Lane.LIBRARY
     ) -> SpotifyClient:
         """A client for the user of ``connection``; ``token_store`` reads, refreshes and
-        retires its tokens (the app's ``ConnectionTokenStore``)."""
-        return cls(connection_id=connection.pk, token_store=token_store)
+        retires its tokens (the app's ``ConnectionTokenStore``). Library sync by default; a
+        request a person waits for passes ``Lane.INTERACTIVE``."""
+        return cls(connection_id=connection.pk, token_store=token_store, lane=lane)
 
     @classmethod
     def for_access_token(cls, access_token: str) -> SpotifyClient:
@@ -138,7 +155,9 @@ class SpotifyClient:
         while True:
             attempt += 1
             spotify_check_not_paused()
-            spotify_limiter().acquire(max_wait=settings.SPOTIFY_RATE_LIMIT_WAIT)
+            grant = spotify_limiter().acquire(max_wait=lane_max_wait(self.lane), lane=self.lane)
+            if grant.waited_s > 1:
+                spotify_check_not_paused()  # a 429 elsewhere while we waited for budget
             token = self._token(reject=reject)
             started = time.perf_counter()
             try:
@@ -180,11 +199,17 @@ class SpotifyClient:
         detail = {"endpoint": endpoint, "status": status}
         if status == 429:
             retry_after = http.retry_after(exc.headers)
+            reason = exc.reason or "RATE_LIMITED"
             spotify_pause(retry_after=retry_after)
-            return SpotifyRateLimited(
-                retry_after=retry_after,
-                detail={**detail, "reason": exc.reason or "RATE_LIMITED"},
+            logger.warning(
+                "spotify %s -> 429 (%s): every process pauses Spotify calls for %s s",
+                endpoint,
+                reason,
+                retry_after,
+                extra={"spotify_endpoint": endpoint, "retry_after": retry_after, "reason": reason},
             )
+            metrics.record_pause(reason=reason if reason in KNOWN_REASONS else "OTHER")
+            return SpotifyRateLimited(retry_after=retry_after, detail={**detail, "reason": reason})
         if status == 401:
             if self._connection_id is not None and self._token_store is not None:
                 self._token_store.mark_needs_reauth(

@@ -132,6 +132,13 @@ def job_enqueue(*, job_id: int, countdown: float | None = None) -> None:
         logger.exception("sync job %s: broker unavailable; the reaper will resend it", job_id)
 
 
+def job_enqueue_is_eager() -> bool:
+    """True when tasks run in the caller's process (no broker): nothing can wait for later."""
+    from sync.tasks import sync_job_run_task
+
+    return bool(sync_job_run_task.app.conf.task_always_eager)
+
+
 def job_retry(*, job: SyncJob, trigger: str, triggered_by: User | None = None) -> JobRequest:
     """Start a failed or cancelled job again as a new job linked to it (``retry_of``).
 

@@ -8,6 +8,12 @@
   lost cannot overwrite the reaper's verdict later.
 - *Retry*: a transient failure with attempts left puts the job back to pending with an
   exponential, jittered backoff, and every attempt is recorded as a ``SyncJobAttempt``.
+- *Pause*: a rate limit (a Spotify 429 pauses every process until its Retry-After, which can
+  be hours) is not the job's failure. The job goes back to pending until the pause ends (and
+  further when pauses repeat), using none of its attempts; ``SYNC_PAUSE_LIMIT`` caps the
+  pauses instead. A message that arrives before the job is due (Celery countdowns are capped
+  below the broker's visibility timeout) claims nothing and is sent again for the rest.
+- Each attempt's end is counted in the metrics (kind, outcome, duration).
 """
 
 from __future__ import annotations
@@ -20,18 +26,30 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core import metrics
 from sync import conf
-from sync.exceptions import JobFailed, UnknownJobKind, error_code_for, is_transient
+from sync.exceptions import (
+    JobFailed,
+    UnknownJobKind,
+    error_code_for,
+    is_pause,
+    is_transient,
+    pause_codes,
+)
 from sync.models import AttemptOutcome, JobStatus, SyncJob, SyncJobAttempt
 from sync.registry import get_kind
 from sync.services.context import MESSAGE_MAX, JobContext, ProgressListener
-from sync.services.jobs import job_enqueue
+from sync.services.jobs import job_enqueue, job_enqueue_is_eager
 
 logger = logging.getLogger(__name__)
+
+# A message may run its job this much before the job's next_attempt_at (clock skew between
+# workers, Celery's timing); never more, so a paused job does not run into its pause again.
+EARLY_CLAIM_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,11 +71,15 @@ def job_claim(
     """Move a pending job to running and open its attempt record, in one transaction.
 
     ``None`` if the job is not pending (another worker has it, or it was cancelled): the
-    conditional UPDATE lets exactly one caller win.
+    conditional UPDATE lets exactly one caller win. A job whose ``next_attempt_at`` is still
+    ahead (more than ``EARLY_CLAIM_SECONDS``) is not claimed either: it waits out a pause.
     """
     now = timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(
+        next_attempt_at__lte=now + timedelta(seconds=EARLY_CLAIM_SECONDS)
+    )
     with transaction.atomic():
-        claimed = SyncJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+        claimed = SyncJob.objects.filter(due, pk=job_id, status=JobStatus.PENDING).update(
             status=JobStatus.RUNNING,
             started_at=Coalesce(F("started_at"), Value(now)),
             heartbeat_at=now,
@@ -89,6 +111,35 @@ def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
     return min(delay, cap)
 
 
+def pause_delay(*, pause_number: int, retry_after: float) -> float:
+    """The wait before a job paused for the ``pause_number``-th time goes on: the whole pause
+    (never capped: ``next_attempt_at`` lands after it ends), longer when pauses repeat (an app
+    can keep getting 429s right after a pause), plus a second of jitter."""
+    delay = float(retry_after)
+    if pause_number > 1:
+        delay = max(delay, retry_delay(attempt=pause_number))
+    return delay + random.uniform(0, 1)
+
+
+def _send_when_due(job_id: int) -> None:
+    """A message arrived before its job is due (the job waits out a pause): send it again for
+    the rest of the wait, in countdowns the broker holds safely. Eagerly run tasks cannot
+    wait; the job then stays pending for ``sync_run``, or for the reaper's resend."""
+    due_at = (
+        SyncJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if due_at is None:
+        logger.info("sync job %s: not pending, message ignored", job_id)
+        return
+    remaining = (due_at - timezone.now()).total_seconds()
+    if job_enqueue_is_eager():
+        logger.info("sync job %s: not due for %.0f s; left pending", job_id, remaining)
+        return
+    job_enqueue(job_id=job_id, countdown=max(1.0, min(remaining, conf.retry_max_delay())))
+
+
 def job_run(
     *,
     job_id: int,
@@ -108,7 +159,7 @@ def job_run(
     """
     claim = job_claim(job_id=job_id, task_id=task_id, worker=worker)
     if claim is None:
-        logger.info("sync job %s: not pending, message ignored", job_id)
+        _send_when_due(job_id)
         return RunOutcome(job_id=job_id, claimed=False)
     job, attempt = claim
     ctx = JobContext(job=job, attempt=attempt, listener=listener)
@@ -174,13 +225,20 @@ def _attempt_end(
     error_code: str = "",
     error_message: str = "",
     retry_in: float | None = None,
+    metric_outcome: str | None = None,
 ) -> None:
+    now = timezone.now()
     SyncJobAttempt.objects.filter(pk=attempt.pk).update(
         outcome=outcome,
-        finished_at=timezone.now(),
+        finished_at=now,
         error_code=error_code,
         error_message=error_message[:MESSAGE_MAX],
         retry_in_seconds=retry_in,
+    )
+    metrics.record_job(
+        kind=attempt.job.kind,
+        outcome=metric_outcome or outcome,
+        seconds=max(0.0, (now - attempt.started_at).total_seconds()),
     )
 
 
@@ -195,8 +253,20 @@ def _attempt_failed(
     kind_max = 1  # a kind that was removed since the job started is not retried
     with contextlib.suppress(UnknownJobKind):
         kind_max = get_kind(job.kind).max_attempts
-    if is_transient(exc) and attempt.number < kind_max:
-        delay = retry_delay(attempt=attempt.number, retry_after=getattr(exc, "retry_after", None))
+    retry, delay, paused = False, 0.0, is_pause(exc)
+    if is_transient(exc):
+        # Pauses are not failed attempts: only the others count against the kind's maximum.
+        pauses = SyncJobAttempt.objects.filter(
+            job_id=job.pk, outcome=AttemptOutcome.RETRYING, error_code__in=pause_codes()
+        ).count()
+        if paused:
+            retry = pauses < conf.pause_limit()
+            delay = pause_delay(pause_number=pauses + 1, retry_after=getattr(exc, "retry_after", 1))
+        else:
+            failures = attempt.number - pauses
+            retry = failures < kind_max
+            delay = retry_delay(attempt=failures, retry_after=getattr(exc, "retry_after", None))
+    if retry:
         with transaction.atomic():
             ours = ctx.release_for_retry(
                 next_attempt_at=timezone.now() + timedelta(seconds=delay),
@@ -209,12 +279,25 @@ def _attempt_failed(
                 error_code=code,
                 error_message=message,
                 retry_in=delay if ours else None,
+                metric_outcome="paused" if paused and ours else None,
             )
         if not ours:
             return RunOutcome(job_id=job.pk, claimed=True, status=None)
-        logger.warning("sync job %s: %s (%s); retry in %.1f s", job.pk, code, message, delay)
+        if paused:
+            logger.warning(
+                "sync job %s: %s (%s); paused, goes on in %.1f s (not a failed attempt)",
+                job.pk,
+                code,
+                message,
+                delay,
+            )
+        else:
+            logger.warning("sync job %s: %s (%s); retry in %.1f s", job.pk, code, message, delay)
         if schedule:
-            transaction.on_commit(lambda: job_enqueue(job_id=job.pk, countdown=delay))
+            # The broker holds a countdown safely only below its visibility timeout; a longer
+            # pause arrives early and is sent on by _send_when_due.
+            countdown = min(delay, conf.retry_max_delay())
+            transaction.on_commit(lambda: job_enqueue(job_id=job.pk, countdown=countdown))
         return RunOutcome(
             job_id=job.pk,
             claimed=True,
