@@ -1,5 +1,5 @@
-"""The catalog enrichment kinds: ``spotify_refresh``, ``spotify_audio_features``
-(and ``spotify_match``), registered with the others through ``sync.kinds.BUILTIN_KINDS``.
+"""The catalog enrichment kinds: ``spotify_match``, ``spotify_refresh`` and
+``spotify_audio_features``, registered with the others through ``sync.kinds.BUILTIN_KINDS``.
 
 Each one picks its songs with a selector of ``catalog.enrichment.selection``, hands them to
 the enrichment service in batches (each committed), checkpoints after every batch and counts
@@ -10,6 +10,7 @@ first one finished selects nothing and makes no call (see docs/enrichment.md).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,11 +18,14 @@ from django import forms
 from django.db.models import QuerySet
 
 from catalog.enrichment.audio_features import AudioFeaturesReport, songs_audio_features
-from catalog.enrichment.calls import web_api_total
+from catalog.enrichment.calls import web_api_calls, web_api_total
+from catalog.enrichment.match import song_match
 from catalog.enrichment.refresh import RefreshReport, refresh_batch_size, songs_refresh
 from catalog.enrichment.selection import (
+    MATCH_MODE_CHOICES,
     artists_named,
     id_batches,
+    songs_to_match,
     songs_to_refresh,
     songs_without_audio_features,
 )
@@ -29,12 +33,16 @@ from catalog.models import Song
 from spotify_integration.client import SpotifyClient, count_spotify_calls
 from spotify_integration.exceptions import SpotifyForbiddenByAppMode
 from spotify_integration.metrics import SpotifyCallCounter
+from spotify_integration.ratelimit import Lane
 from sync.exceptions import JobFailed
 from sync.registry import JobKind
 from sync.services.context import JobContext
 
 MAX_SONG_IDS = 10_000
 SELECTION_READ_SIZE = 1000  # ids read from the selection at a time (not a Spotify batch)
+# Songs matched between checkpoints: each costs one to three searches, so a checkpoint comes
+# every few dozen calls, well inside the heartbeat timeout even when enrichment waits for budget.
+MATCH_BATCH_SIZE = 20
 
 
 # --- parameters shared by the kinds ----------------------------------------------------------
@@ -117,8 +125,89 @@ class _CallMeter:
 
 
 def enrichment_client() -> SpotifyClient:
-    """The app's client for enrichment work (the lowest priority of the shared budget)."""
-    return SpotifyClient.for_app()
+    """The app's client for enrichment work: the lowest lane of the shared budget, which
+    waits for what interactive and library calls leave."""
+    return SpotifyClient.for_app(lane=Lane.ENRICHMENT)
+
+
+# --- spotify_match ---------------------------------------------------------------------------
+class SpotifyMatchParams(forms.Form):
+    mode = forms.ChoiceField(
+        choices=MATCH_MODE_CHOICES,
+        required=False,
+        initial="",
+        help_text="Which songs; songs a person matched or rejected are never taken.",
+    )
+    song_ids = SongIdsField(help_text="Only these songs (catalog ids).")
+    artist = ArtistField()
+    older_than_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        initial=0,
+        help_text="Only songs whose last decision is older than this many days (0: any).",
+    )
+    limit = limit_field()
+
+
+def spotify_match_run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Match each selected song with ``catalog.enrichment.match.song_match`` (one to three
+    searches a song), checkpointing every ``MATCH_BATCH_SIZE`` songs."""
+    ids, total = _selection(
+        songs_to_match(
+            mode=params.get("mode") or "",
+            song_ids=song_ids_param(params),
+            artist=params.get("artist") or None,
+            older_than_days=params.get("older_than_days") or None,
+        ),
+        params,
+    )
+    ctx.report(done=0, total=total, failed=0)
+    client = enrichment_client()
+    outcomes: Counter[str] = Counter()
+    done = 0
+    stopped = False
+    with count_spotify_calls() as calls:
+        meter = _CallMeter(ctx, calls)
+        try:
+            for batch in _chunks(ids, MATCH_BATCH_SIZE):
+                songs = (
+                    Song.objects.filter(pk__in=batch)
+                    .select_related("album")
+                    .prefetch_related("song_artists__artist")
+                    .order_by("id")
+                )
+                for song in songs:
+                    outcome = song_match(song=song, client=client)
+                    outcomes[outcome.status if outcome else "skipped_manual"] += 1
+                done += len(batch)
+                meter.flush()
+                if not ctx.checkpoint(done=done, total=total):
+                    stopped = True
+                    break
+        finally:
+            meter.flush()
+    return {
+        "selected": total,
+        "songs": done,
+        "matched": outcomes["matched"],
+        "needs_review": outcomes["needs_review"],
+        "no_match": outcomes["no_match"],
+        "skipped_manual": outcomes["skipped_manual"],
+        "spotify_calls": web_api_total(calls),
+        "calls_by_endpoint": web_api_calls(calls),
+        "stopped": stopped,
+    }
+
+
+def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
+    batch: list[int] = []
+    for song_id in ids:
+        batch.append(song_id)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # --- spotify_refresh -------------------------------------------------------------------------
@@ -200,6 +289,17 @@ def spotify_audio_features_run(ctx: JobContext, params: dict[str, Any]) -> dict[
 
 
 ENRICHMENT_KINDS: list[JobKind] = [
+    JobKind(
+        name="spotify_match",
+        label="Match songs to Spotify",
+        description="Find each selected song's Spotify track (ISRC first, then title, artists "
+        "and album) and record the decision with its evidence: matched, needs review or no "
+        "match. Songs a person decided are never touched.",
+        run=spotify_match_run,
+        params_form=SpotifyMatchParams,
+        repeatable=True,
+        max_attempts=5,
+    ),
     JobKind(
         name="spotify_refresh",
         label="Refresh Spotify metadata",

@@ -10,6 +10,7 @@ import pytest
 import responses
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import MatchStatus, Song
 from spotify_integration.ratelimit import spotify_pause_clear
@@ -86,7 +87,9 @@ def test_a_429_mid_run_keeps_the_finished_batches_counts_every_call_and_retries(
     assert job.status == JobStatus.PENDING and job.error_code == "spotify_rate_limited"
     assert job.spotify_calls == 12  # the 429 was a request too
     assert Song.objects.filter(spotify_synced_at__isnull=False).count() == 10  # first batch
+    # The pause ends (the job waited until next_attempt_at); the retry does the rest.
     spotify_pause_clear()
+    SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
     job_run(job_id=job.pk, schedule_retry=False)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
