@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
 
 from catalog.enrichment.audio_features import AudioFeaturesReport, songs_audio_features
@@ -286,6 +287,16 @@ def spotify_audio_features_run(ctx: JobContext, params: dict[str, Any]) -> dict[
     if report.unavailable:
         raise JobFailed(report.unavailable, code=SpotifyForbiddenByAppMode.code, result=result)
     return result
+
+
+def scheduled_params(kind: str) -> dict[str, Any]:
+    """The selection of a scheduled run (sync/schedule.py): the hourly match takes songs never
+    tried, the nightly refresh stale ones; each at most its setting's number of songs."""
+    if kind == "spotify_match":
+        return {"mode": "never_tried", "limit": settings.SPOTIFY_MATCH_HOURLY_LIMIT}
+    if kind == "spotify_refresh":
+        return {"limit": settings.SPOTIFY_REFRESH_NIGHTLY_LIMIT}
+    raise ValueError(f"{kind} has no schedule")
 
 
 ENRICHMENT_KINDS: list[JobKind] = [
