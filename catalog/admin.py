@@ -138,3 +138,7 @@ class AlbumAdmin(admin.ModelAdmin):
     @admin.display(description="Songs", ordering="song_count")
     def song_count(self, album: WithAnnotations[Album, _SongCount]) -> int:
         return album.song_count
+
+
+# The review queue registers itself on import (its own module keeps this one small).
+from catalog import admin_review  # noqa: E402, F401

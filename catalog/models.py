@@ -250,3 +250,14 @@ class SongMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.song_id}: {self.status}"
+
+
+class SongReview(Song):
+    """The admin's review queue (catalog/admin_review.py): songs whose match needs a person.
+    A proxy, so that the queue is a list of its own beside the songs, with its own
+    permissions (``catalog.change_songreview`` decides reviews)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "match review"
+        verbose_name_plural = "match reviews"

@@ -2,13 +2,13 @@
 
 gunicorn and Celery run several processes on several machines, and a Prometheus scrape
 reaches one of them; so with Redis (``REDIS_URL``) every figure is kept in Redis, one hash per
-metric (``HINCRBY`` / ``HINCRBYFLOAT``; a histogram's buckets are counters of their own), and
+metric (``HINCRBYFLOAT``; a histogram's buckets are counters of their own), and
 the scrape reads them all back through a prometheus_client collector. Without Redis (the
 embedded default, one process) they are kept in the process.
 
 Recording never breaks or slows its caller: one pipelined round trip per call; a Redis error
-is logged (at most once a minute) and swallowed, and recording then stays in-process-free for
-``BACKOFF_SECONDS`` so a Redis outage costs no connection timeout per call.
+is logged (at most once a minute) and swallowed, and nothing is recorded for the next
+``BACKOFF_SECONDS``, so a Redis outage costs no connection timeout per call.
 
 Labels are fixed vocabularies (endpoint templates, statuses, lanes, kinds, outcomes), never
 ids, tokens or free text.
@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.utils import floatToGoString
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +96,26 @@ SPECS: dict[str, Spec] = {
 }
 
 
-def redis_client() -> Any | None:
-    """The raw redis-py client behind the default cache, or None without django-redis."""
-    if not settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
-        return None
-    from django_redis import get_redis_connection
+def metrics_redis(location: str | None = None) -> Any | None:
+    """A Redis client for the figures, on the cache's Redis (or ``location``), or None
+    without django-redis.
 
-    return get_redis_connection("default")
+    A client of its own, with short timeouts and no retries: redis-py retries a failed
+    command ten times with backoff by default, seconds a Spotify call must not wait.
+    """
+    cache_settings = settings.CACHES["default"]
+    if not cache_settings["BACKEND"].startswith("django_redis."):
+        return None
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        location or cache_settings["LOCATION"],
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
 def _field(values: tuple[str, ...]) -> str:
@@ -144,10 +158,9 @@ class MetricsStore:
             pipe = self._redis.pipeline(transaction=False)
             for name, increments in changes.items():
                 for field_name, amount in increments.items():
-                    if float(amount).is_integer():
-                        pipe.hincrby(self.key(name), field_name, int(amount))
-                    else:
-                        pipe.hincrbyfloat(self.key(name), field_name, amount)
+                    # Float for every field: a sum of seconds may be whole once, and HINCRBY
+                    # refuses a field that already holds "2.5".
+                    pipe.hincrbyfloat(self.key(name), field_name, amount)
             pipe.execute()
         except Exception as exc:  # metrics must never break the caller
             self._down_until = time.monotonic() + BACKOFF_SECONDS
@@ -222,7 +235,7 @@ class MetricsCollector(Collector):
 
 
 def _bound(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+    return str(floatToGoString(value))  # "5.0", as prometheus_client writes its own buckets
 
 
 _store: MetricsStore | None = None
@@ -235,7 +248,7 @@ def metrics_store() -> MetricsStore:
     if _store is None:
         with _store_lock:
             if _store is None:
-                client = redis_client()
+                client = metrics_redis()
                 # The cache's key prefix keeps test workers and deployments apart.
                 _store = MetricsStore(redis=client, prefix=cache.make_key(""))
     return _store

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import logging
 import time
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
 from core.exceptions import error_body
+from core.metrics import metrics_exposition
+
+logger = logging.getLogger(__name__)
 
 
 def _check(fn) -> dict:
@@ -65,3 +72,50 @@ def server_error(request: HttpRequest) -> HttpResponse:
             status=500,
         )
     return defaults.server_error(request)
+
+
+def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """``METRICS_ALLOWED_IPS`` as networks (an address is a network of one); a malformed entry
+    is logged and ignored, never a 500."""
+    networks = []
+    for entry in settings.METRICS_ALLOWED_IPS:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            logger.warning("METRICS_ALLOWED_IPS: %r is not an IP address or network", entry)
+    return networks
+
+
+def _metrics_allowed(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    if token:
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token):
+            return True
+    if settings.METRICS_ALLOWED_IPS:
+        try:
+            client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        except ValueError:
+            client = None
+        if client is not None and any(client in net for net in _allowed_networks()):
+            return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_staff)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Every process's figures in the Prometheus text format (see docs/metrics.md).
+
+    Allowed with the bearer ``METRICS_TOKEN``, from an address in ``METRICS_ALLOWED_IPS``, or
+    to signed-in staff. Otherwise 401 when a token is configured (the scraper's credentials are
+    wrong), else 404: the endpoint does not announce itself.
+    """
+    if not _metrics_allowed(request):
+        if settings.METRICS_TOKEN:
+            response = HttpResponse("Unauthorized\n", status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        raise Http404
+    body, content_type = metrics_exposition()
+    return HttpResponse(body, content_type=content_type)

@@ -64,12 +64,14 @@ class Lane(StrEnum):
 
 LANES: tuple[Lane, ...] = (Lane.INTERACTIVE, Lane.LIBRARY, Lane.ENRICHMENT)
 
-# A refused caller of a higher lane marks its demand for (its wait + this) ms: until then the
-# lower lanes leave the slots that free up to it.
+# A refused caller of a higher lane marks its demand for (its wait + this) ms, at most for as
+# long as it may wait: until then the lower lanes leave the slots that free up to it. A grant
+# to the lane clears the mark (a caller still waiting marks it again on its next try).
 DEMAND_MARGIN_MS = 250
 
 # KEYS: [1] all grants, [2..4] the grants of each lane (LANES order), [5] interactive demand,
-# [6] library demand (plain keys with a TTL). Every set holds grant times (µs).
+# [6] library demand (each the time, µs, until which a caller of that lane waits; its TTL only
+# cleans up). Every set holds grant times (µs).
 # ARGV: limit, window µs, nonce, lane index (1..3), enrichment cap, now µs ('' = Redis TIME),
 # demand TTL cap ms. Returns {1, grant time} or {0, µs to wait, reason}.
 _ACQUIRE_LUA = """
@@ -95,9 +97,9 @@ if redis.call('ZCARD', KEYS[1]) >= limit then
   wait, reason = leaves(KEYS[1], 0), 'budget'
 else
   for higher = 1, lane - 1 do
-    local pttl = redis.call('PTTL', KEYS[4 + higher])
-    if pttl > 0 and (wait == nil or pttl * 1000 < wait) then
-      wait, reason = pttl * 1000, 'priority'
+    local pending = tonumber(redis.call('GET', KEYS[4 + higher]) or '0') - now
+    if pending > 0 and (wait == nil or pending < wait) then
+      wait, reason = pending, 'priority'
     end
   end
   if wait == nil and lane == 3 and redis.call('ZCARD', KEYS[4]) >= ecap then
@@ -117,13 +119,15 @@ if wait == nil then
     redis.call('ZADD', key, now, member)
     redis.call('PEXPIRE', key, ttl)
   end
+  if lane < 3 then redis.call('DEL', KEYS[4 + lane]) end
   return {1, now, ''}
 end
 wait = math.max(wait, 1)
-if lane < 3 then
+if lane < 3 and wait <= tonumber(ARGV[7]) * 1000 then
   local px = math.min(math.ceil(wait / 1000) + tonumber(ARGV[8]), tonumber(ARGV[7]))
-  if px > 0 and px > redis.call('PTTL', KEYS[4 + lane]) then
-    redis.call('SET', KEYS[4 + lane], '1', 'PX', px)
+  local untilus = now + px * 1000
+  if px > 0 and untilus > tonumber(redis.call('GET', KEYS[4 + lane]) or '0') then
+    redis.call('SET', KEYS[4 + lane], string.format('%d', untilus), 'PX', px)
   end
 end
 return {0, wait, reason}
@@ -255,9 +259,10 @@ class SlidingWindowLimiter:
         if wait is None:
             everyone.append(now)
             state.grants[lane].append(now)
+            state.demand_until.pop(lane, None)  # served: stop holding the lower lanes back
             return Decision(granted=True, at_us=now)
         wait = max(wait, 1)
-        if lane is not Lane.ENRICHMENT:
+        if lane is not Lane.ENRICHMENT and wait <= demand_ms * 1000:  # it will wait: mark it
             px = min(math.ceil(wait / 1000) + DEMAND_MARGIN_MS, demand_ms)
             if px > 0:
                 until = now + px * 1000

@@ -41,9 +41,11 @@ from catalog.normalize import normalize
 from core.exceptions import Conflict, ValidationFailed
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, User
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
     from spotify_integration.client import SpotifyClient
+
+    Reviewer = AbstractBaseUser | AnonymousUser | None
 
 logger = logging.getLogger("encore.enrichment")
 NAME_AGREES = 90  # rapidfuzz ratio for an artist's or album's name to be "the same"
@@ -100,7 +102,7 @@ def song_match(
     return outcome
 
 
-def song_match_accept(*, song: Song, spotify_id: str, user: AbstractBaseUser | None) -> None:
+def song_match_accept(*, song: Song, spotify_id: str, user: Reviewer) -> None:
     """A reviewer accepts the candidate ``spotify_id`` of the song's stored evidence."""
     with transaction.atomic():
         locked = _songs_for_matching().select_for_update(of=("self",)).get(pk=song.pk)
@@ -126,7 +128,7 @@ def song_match_accept(*, song: Song, spotify_id: str, user: AbstractBaseUser | N
         )  # fmt: skip
 
 
-def song_match_reject(*, song: Song, user: AbstractBaseUser | None) -> None:
+def song_match_reject(*, song: Song, user: Reviewer) -> None:
     """A reviewer rejects every candidate: the song is not on Spotify (kept by later runs)."""
     with transaction.atomic():
         locked = Song.objects.select_for_update().get(pk=song.pk)
@@ -137,8 +139,12 @@ def song_match_reject(*, song: Song, user: AbstractBaseUser | None) -> None:
                 user=user)  # fmt: skip
 
 
-def _username(user: AbstractBaseUser | None) -> str | None:
-    return user.get_username() if user is not None else None
+def _username(user: Reviewer) -> str | None:
+    return user.get_username() if user is not None and user.is_authenticated else None
+
+
+def _decider(user: Reviewer) -> User | None:
+    return cast("User", user) if user is not None and user.is_authenticated else None
 
 
 def _record(
@@ -148,14 +154,14 @@ def _record(
     confidence: float | None,
     evidence: dict[str, Any],
     manual: bool = False,
-    user: AbstractBaseUser | None = None,
+    user: Reviewer = None,
 ) -> None:
     now = timezone.now()
     SongMatch.objects.update_or_create(
         song=song,
         defaults={
             "status": status, "confidence": confidence, "evidence": evidence,
-            "decided_at": now, "manual": manual, "decided_by": cast("User | None", user),
+            "decided_at": now, "manual": manual, "decided_by": _decider(user),
         },
     )  # fmt: skip
     Song.objects.filter(pk=song.pk).update(
