@@ -183,3 +183,25 @@ def test_admin_start_page_renders_the_selection_forms_and_starts_a_job(client, s
     job = SyncJob.objects.get(kind="spotify_audio_features")
     assert response["Location"] == reverse("admin:sync_syncjob_change", args=[job.pk])
     assert job.params == {"song_ids": "", "artist": "", "limit": 5}
+
+
+@EXTENDED
+def test_cancel_stops_at_a_batch_boundary_keeping_the_batches_and_their_calls(spotify):
+    from sync.services.jobs import job_cancel
+
+    stale_songs(200)
+    serve_tracks(spotify)
+    job = job_create(kind="spotify_refresh", params={}, trigger=JobTrigger.ADMIN, enqueue=False).job
+
+    def operator_cancels_after_first_batch(snapshot: Any) -> None:
+        if snapshot.done == 50:
+            job_cancel(job=SyncJob.objects.get(pk=job.pk))
+
+    job_run(job_id=job.pk, listener=operator_cancels_after_first_batch)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    # The cancel arrived after batch 1; batch 2 ran and the job stopped at its boundary.
+    assert job.result["stopped"] is True and job.result["songs"] == 100
+    assert job.spotify_calls == 2 == len(spotify.calls_to(API))
+    assert Song.objects.filter(spotify_synced_at__isnull=False).count() == 100
