@@ -23,6 +23,8 @@ _WORD = re.compile(r"\w+")
 # key:"quoted value", key:value, "quoted free words", or a free word
 _TERM = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
 FILTERS = ("isrc", "track", "artist", "album", "year")
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ð": "d",
+                       "þ": "th", "ı": "i"})  # fmt: skip
 
 
 def spotify_id(seed: str) -> str:
@@ -37,8 +39,9 @@ def spotify_id(seed: str) -> str:
 
 def words(text: str) -> list[str]:
     """Case- and accent-insensitive words, as Spotify's search treats them."""
-    # Apostrophes join ("don't" finds "dont"), as they do in Spotify's search.
-    folded = unicodedata.normalize("NFKD", re.sub("['’`´]", "", text.casefold()))
+    # Apostrophes join ("don't" finds "dont"), and letters without a decomposition fold as
+    # people type them ("lza" finds "Łza"), as in Spotify's search.
+    folded = unicodedata.normalize("NFKD", re.sub("['’`´]", "", text.casefold()).translate(_FOLD))
     return _WORD.findall("".join(c for c in folded if not unicodedata.combining(c)))
 
 

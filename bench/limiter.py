@@ -7,6 +7,13 @@ Prints two figures:
 2. **Budget under contention**: ``--processes`` OS processes (8 by default) each call
    ``acquire()`` as fast as they can for ``--duration`` seconds; every grant's Redis timestamp
    is collected, and the most grants found in any rolling window is compared with the budget.
+3. **Lanes**: enrichment processes saturate the budget; after a window and a quarter one
+   interactive process (a person every ``--interactive-every`` s, waiting at most the
+   interactive wait) and one library process join: how long people wait, how many were
+   refused, what each lane got, and the most grants in any window (all lanes together).
+4. **Pace**: enrichment alone makes ``--pace-calls`` calls (1,000 by default); its wall time
+   against the least the budget allows ((ceil(calls / budget) - 1) windows), with the
+   interactive reserve (``SPOTIFY_INTERACTIVE_RESERVE``) left unused.
 
 Spotify's window is 30 s. So that the run takes well under a minute, the window is **scaled
 down** (``--window``, default 3 s) while the budget per window stays the configured one
@@ -20,6 +27,7 @@ thing. Needs REDIS_URL (default redis://127.0.0.1:6379/2); keys are namespaced a
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing as mp
 import os
 import statistics
@@ -114,6 +122,9 @@ def main() -> None:
     parser.add_argument(
         "--max-wait", type=float, default=None, help="default SPOTIFY_RATE_LIMIT_WAIT"
     )
+    parser.add_argument("--enrichment-processes", type=int, default=4)
+    parser.add_argument("--interactive-every", type=float, default=0.25, help="seconds")
+    parser.add_argument("--pace-calls", type=int, default=1000, help="the issue's 1,000 tracks")
     args = parser.parse_args()
 
     _setup_django()
@@ -168,6 +179,151 @@ def main() -> None:
     )
     if busiest > budget:
         sys.exit(1)
+
+    lanes_ok = measure_lanes(prefix, budget, args, ctx)
+    pace_ok = measure_pace(prefix, budget, args, ctx)
+    if not (lanes_ok and pace_ok):
+        sys.exit(1)
+
+
+def _lane_worker(
+    prefix: str,
+    role: str,
+    budget: int,
+    window: float,
+    share: float,
+    every: float,
+    calls: int,
+    ready: Any,
+    go: Any,
+    deadline: Any,
+    results: Any,
+) -> None:
+    """One process of the lanes and pace figures: ``role`` is a lane; enrichment saturates
+    (or makes ``calls`` calls), the others call every ``every`` s."""
+    os.environ["CACHE_KEY_PREFIX"] = prefix
+    _setup_django()
+    from django.conf import settings
+
+    from spotify_integration.exceptions import SpotifyRateLimited
+    from spotify_integration.ratelimit import Lane, SlidingWindowLimiter
+
+    lane = Lane(role)
+    limiter = SlidingWindowLimiter(
+        name="bench-lanes",
+        limit=budget,
+        window_seconds=window,
+        enrichment_share=share,
+        interactive_reserve=settings.SPOTIFY_INTERACTIVE_RESERVE,
+    )
+    max_wait = settings.SPOTIFY_RATE_LIMIT_WAIT if lane is Lane.INTERACTIVE else 60.0
+    grants: list[tuple[str, int]] = []
+    waits: list[float] = []
+    refused = 0
+    ready.wait()
+    go.wait()
+    if lane is not Lane.ENRICHMENT:
+        time.sleep(window * 1.25)  # people arrive once enrichment has the budget to itself
+    started = time.monotonic()
+    while time.time() < deadline.value and (not calls or len(grants) < calls):
+        try:
+            grant = limiter.acquire(max_wait=max_wait, lane=lane)
+            grants.append((role, grant.at_us))
+            waits.append(grant.waited_s)
+        except SpotifyRateLimited:
+            refused += 1
+        if every:
+            time.sleep(every)
+    results.put((role, grants, waits, refused, time.monotonic() - started))
+
+
+def _run_lanes(
+    prefix: str,
+    budget: int,
+    window: float,
+    share: float,
+    roles: list[tuple[str, float, int]],
+    duration: float,
+    ctx: Any,
+) -> list[tuple[str, list[tuple[str, int]], list[float], int, float]]:
+    from spotify_integration.ratelimit import SlidingWindowLimiter
+
+    SlidingWindowLimiter(name="bench-lanes", limit=budget, window_seconds=window).reset()
+    ready, go = ctx.Barrier(len(roles) + 1), ctx.Barrier(len(roles) + 1)
+    deadline, results = ctx.Value("d", 0.0), ctx.Queue()
+    workers = [
+        ctx.Process(
+            target=_lane_worker,
+            args=(prefix, role, budget, window, share, every, calls, ready, go, deadline, results),
+        )
+        for role, every, calls in roles
+    ]
+    for worker in workers:
+        worker.start()
+    ready.wait()
+    deadline.value = time.time() + duration
+    go.wait()
+    collected = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    SlidingWindowLimiter(name="bench-lanes", limit=budget, window_seconds=window).reset()
+    return collected
+
+
+def measure_lanes(prefix: str, budget: int, args: Any, ctx: Any) -> bool:
+    from django.conf import settings
+
+    share = settings.SPOTIFY_ENRICHMENT_SHARE
+    duration = args.duration or args.window * 5
+    roles = [("enrichment", 0.0, 0)] * args.enrichment_processes + [
+        ("interactive", args.interactive_every, 0),
+        ("library", args.window / 10, 0),
+    ]
+    collected = _run_lanes(prefix, budget, args.window, share, roles, duration, ctx)
+    grants = [g for _, process_grants, _, _, _ in collected for g in process_grants]
+    window_us = int(args.window * 1_000_000)
+    busiest = max_in_any_window([at for _, at in grants], window_us)
+    people = [w for role, _, waits, _, _ in collected if role == "interactive" for w in waits]
+    refused = sum(r for role, _, _, r, _ in collected if role == "interactive")
+    by_lane = {
+        lane: sum(1 for r, _ in grants if r == lane)
+        for lane in ("enrichment", "library", "interactive")
+    }
+    print(
+        f"lanes: {args.enrichment_processes} enrichment processes saturating; after "
+        f"{args.window * 1.25:g} s 1 interactive (a call every {args.interactive_every:g} s) "
+        f"and 1 library process (every {args.window / 10:g} s) join; "
+        f"{duration:.1f} s, window {args.window:g} s, budget {budget}, enrichment share {share:g}:"
+    )
+    print(
+        f"  grants: enrichment {by_lane['enrichment']}, library {by_lane['library']}, "
+        f"interactive {by_lane['interactive']}; most in any window {busiest} (budget {budget}) -> "
+        f"{'OK' if busiest <= budget else 'OVER BUDGET'}"
+    )
+    if people:
+        print(
+            f"  interactive wait: p50 {statistics.median(people) * 1000:.1f} ms, "
+            f"p95 {_percentile(people, 95) * 1000:.1f} ms, max {max(people) * 1000:.1f} ms; "
+            f"refused {refused} of {len(people) + refused}"
+        )
+    return busiest <= budget and refused == 0
+
+
+def measure_pace(prefix: str, budget: int, args: Any, ctx: Any) -> bool:
+    calls = args.pace_calls
+    minimum = (math.ceil(calls / budget) - 1) * args.window
+    collected = _run_lanes(
+        prefix, budget, args.window, 1.0, [("enrichment", 0.0, calls)], minimum * 3 + 10, ctx
+    )
+    _, grants, _, _, elapsed = collected[0]
+    busiest = max_in_any_window([at for _, at in grants], int(args.window * 1_000_000))
+    over = (elapsed - minimum) / minimum * 100 if minimum else 0.0
+    print(
+        f"pace: enrichment alone, {len(grants)} calls, budget {budget} per {args.window:g} s: "
+        f"{elapsed:.2f} s against the budget's least {minimum:.2f} s ({over:+.1f} %); "
+        f"most in any window {busiest}"
+    )
+    return len(grants) == calls and busiest <= budget and over <= 10
 
 
 if __name__ == "__main__":

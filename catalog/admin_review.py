@@ -45,11 +45,17 @@ class ConfidenceBandFilter(admin.SimpleListFilter):
         return queryset.filter(band[1]) if band else queryset
 
 
+def _evidence(song: Song) -> dict[str, Any]:
+    """The stored evidence ({} for a song put in review by hand, without a decision row)."""
+    try:
+        match = song.match
+    except Song.match.RelatedObjectDoesNotExist:
+        return {}
+    return dict(match.evidence or {})
+
+
 def _candidates(song: Song) -> list[dict[str, Any]]:
-    match = getattr(song, "match", None)
-    if match is None:
-        return []
-    return list((match.evidence or {}).get("candidates") or [])
+    return list(_evidence(song).get("candidates") or [])
 
 
 def _duration(ms: int | None) -> str:
@@ -121,8 +127,10 @@ class SongReviewAdmin(admin.ModelAdmin):
 
     @admin.display(description="decided", ordering="match__decided_at")
     def decided_at(self, song: SongReview) -> Any:
-        match = getattr(song, "match", None)
-        return match.decided_at if match is not None else None
+        try:
+            return song.match.decided_at
+        except Song.match.RelatedObjectDoesNotExist:
+            return None
 
     # -- bulk actions --
 
@@ -179,7 +187,7 @@ class SongReviewAdmin(admin.ModelAdmin):
                 "opts": self.opts,
                 "title": f"Review: {song}",
                 "song": song,
-                "local": (song.match.evidence or {}).get("local") or {},
+                "queries": _evidence(song).get("queries") or [],
                 "rows": self._rows(song),
                 "candidates": _candidates(song),
                 "can_decide": self.has_change_permission(request, song),
@@ -189,7 +197,7 @@ class SongReviewAdmin(admin.ModelAdmin):
 
     def _rows(self, song: Song) -> list[tuple[str, str, list[str]]]:
         """(label, the local song's value, each candidate's value) for the side-by-side table."""
-        local = (song.match.evidence or {}).get("local") or {}
+        local = _evidence(song).get("local") or {}
         cands = _candidates(song)
 
         def each(fn: Any) -> list[str]:

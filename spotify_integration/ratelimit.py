@@ -20,7 +20,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +27,8 @@ from django.core.cache import cache
 
 from core import metrics
 from spotify_integration.exceptions import SpotifyRateLimited, SpotifyUnavailable
+from spotify_integration.lanes import LANES as LANES  # re-exported: callers import from here
+from spotify_integration.lanes import Lane as Lane
 
 
 def redis_client() -> Any | None:
@@ -46,24 +47,6 @@ def _now_us() -> int:
 # --- The sliding-window limiter, with priority lanes ----------------------------------------
 
 
-class Lane(StrEnum):
-    """Who is waiting for a Spotify call, highest priority first.
-
-    * ``interactive``: a person waits for the answer (search, connect). Waits briefly
-      (``SPOTIFY_RATE_LIMIT_WAIT``), then gets ``spotify_rate_limited``.
-    * ``library``: a user's library sync. Goes after interactive callers.
-    * ``enrichment``: catalog jobs. Uses only what the others leave: at most
-      ``SPOTIFY_ENRICHMENT_SHARE`` of the window while another lane is active in it, the
-      whole budget when none is; it waits for budget rather than failing.
-    """
-
-    INTERACTIVE = "interactive"
-    LIBRARY = "library"
-    ENRICHMENT = "enrichment"
-
-
-LANES: tuple[Lane, ...] = (Lane.INTERACTIVE, Lane.LIBRARY, Lane.ENRICHMENT)
-
 # A refused caller of a higher lane marks its demand for (its wait + this) ms, at most for as
 # long as it may wait: until then the lower lanes leave the slots that free up to it. A grant
 # to the lane clears the mark (a caller still waiting marks it again on its next try).
@@ -73,7 +56,8 @@ DEMAND_MARGIN_MS = 250
 # [6] library demand (each the time, µs, until which a caller of that lane waits; its TTL only
 # cleans up). Every set holds grant times (µs).
 # ARGV: limit, window µs, nonce, lane index (1..3), enrichment cap, now µs ('' = Redis TIME),
-# demand TTL cap ms. Returns {1, grant time} or {0, µs to wait, reason}.
+# demand TTL cap ms, demand margin ms, slots kept for interactive callers.
+# Returns {1, grant time, ''} or {0, µs to wait, reason}.
 _ACQUIRE_LUA = """
 local now
 if ARGV[6] ~= '' then
@@ -93,8 +77,12 @@ local function leaves(key, index)
   return window
 end
 local wait, reason = nil, nil
-if redis.call('ZCARD', KEYS[1]) >= limit then
+local total = redis.call('ZCARD', KEYS[1])
+local reserve = tonumber(ARGV[9])
+if total >= limit then
   wait, reason = leaves(KEYS[1], 0), 'budget'
+elseif lane > 1 and total >= limit - reserve then
+  wait, reason = leaves(KEYS[1], total - limit + reserve), 'reserve'
 else
   for higher = 1, lane - 1 do
     local pending = tonumber(redis.call('GET', KEYS[4 + higher]) or '0') - now
@@ -103,11 +91,12 @@ else
     end
   end
   if wait == nil and lane == 3 and redis.call('ZCARD', KEYS[4]) >= ecap then
-    local others = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
-    if others > 0 then
-      local quiet = math.max(leaves(KEYS[2], -1), leaves(KEYS[3], -1))
-      if redis.call('ZCARD', KEYS[2]) == 0 then quiet = leaves(KEYS[3], -1) end
-      if redis.call('ZCARD', KEYS[3]) == 0 then quiet = leaves(KEYS[2], -1) end
+    -- Others active: wait until a share slot frees, or the others' newest call leaves.
+    local quiet = nil
+    for i = 2, 3 do
+      if redis.call('ZCARD', KEYS[i]) > 0 then quiet = math.max(quiet or 0, leaves(KEYS[i], -1)) end
+    end
+    if quiet ~= nil then
       wait, reason = math.min(leaves(KEYS[4], 0), quiet), 'share'
     end
   end
@@ -146,8 +135,9 @@ class Grant:
 @dataclass(frozen=True)
 class Decision:
     """One try for a slot: granted at ``at_us``, or refused for ``wait_us`` because of
-    ``reason`` (``budget``: the window is full; ``priority``: a higher lane is waiting;
-    ``share``: enrichment has its share while others are active)."""
+    ``reason`` (``budget``: the window is full; ``reserve``: only the interactive reserve is
+    left; ``priority``: a higher lane is waiting; ``share``: enrichment has its share while
+    others are active)."""
 
     granted: bool
     at_us: int = 0
@@ -184,16 +174,22 @@ class SlidingWindowLimiter:
         limit: int,
         window_seconds: float,
         enrichment_share: float = 1.0,
+        interactive_reserve: float = 0.0,
         clock: Callable[[], int] | None = None,
     ) -> None:
         if limit < 1 or window_seconds <= 0 or not 0 < enrichment_share <= 1:
             raise ValueError("limit >= 1, window_seconds > 0 and 0 < enrichment_share <= 1")
+        if not 0 <= interactive_reserve < 1:
+            raise ValueError("0 <= interactive_reserve < 1")
         self.name = name
         self.limit = limit
         self.window_us = int(window_seconds * 1_000_000)
         # Enrichment's cap while another lane is active: at least one slot, so it never starves
         # completely while others use less than the whole budget.
         self.enrichment_cap = max(1, math.floor(limit * enrichment_share))
+        # Slots of every window only interactive callers may take, so that a person arriving
+        # while jobs use the budget finds one at once (never all of them).
+        self.interactive_reserve = min(limit - 1, math.floor(limit * interactive_reserve))
         self.key = cache.make_key(f"spotify:limiter:{name}")
         self._keys = [
             self.key,
@@ -221,6 +217,7 @@ class SlidingWindowLimiter:
                     "" if now is None else now,
                     demand_ms,
                     DEMAND_MARGIN_MS,
+                    self.interactive_reserve,
                 ],
             )
             reason = reason.decode() if isinstance(reason, bytes) else str(reason or "")
@@ -243,8 +240,11 @@ class SlidingWindowLimiter:
         everyone, rank = state.grants["all"], LANES.index(lane)
         wait: int | None = None
         reason = ""
+        reserve_from = self.limit - self.interactive_reserve
         if len(everyone) >= self.limit:
             wait, reason = leaves(everyone, 0), "budget"
+        elif rank > 0 and len(everyone) >= reserve_from:
+            wait, reason = leaves(everyone, len(everyone) - reserve_from), "reserve"
         else:
             for higher in LANES[:rank]:
                 pending = state.demand_until.get(higher, 0) - now
@@ -318,6 +318,7 @@ def spotify_limiter() -> SlidingWindowLimiter:
         limit=settings.SPOTIFY_RATE_LIMIT_CALLS,
         window_seconds=spotify_window_seconds(),
         enrichment_share=settings.SPOTIFY_ENRICHMENT_SHARE,
+        interactive_reserve=settings.SPOTIFY_INTERACTIVE_RESERVE,
     )
 
 

@@ -8,7 +8,8 @@ transaction, and running any of them twice leaves the same rows.
 Rules:
 - A decision a person made (``SongMatch.manual``) is never changed by an automatic run.
 - A Spotify id is never taken from another row: a track another song already has, or one that
-  differs from the Spotify id the song already carries, sends the song to review instead; an
+  differs from the Spotify id the song already carries (unless Spotify dropped that one:
+  ``gone``), sends the song to review instead; an
   artist's or album's Spotify id is set only when the row has none, its name agrees, and no
   other row holds it.
 - Spotify fields are written by a match only; a later ``needs_review`` or ``no_match`` leaves
@@ -172,7 +173,10 @@ def _record(
 def _write_match(song: Song, cand: Candidate) -> str | None:
     """Write the candidate's Spotify fields on ``song`` (and ids on its main artist and
     album); a reason instead when the track may not be given to this song."""
-    if song.spotify_id and song.spotify_id != cand.spotify_id:
+    # A track Spotify dropped (gone) may be replaced by the one found now; any other Spotify
+    # id the song has (an import's, an earlier match's) is not overwritten.
+    replaceable = song.spotify_id in (None, "", cand.spotify_id)
+    if not replaceable and song.match_status != MatchStatus.GONE:
         return f"the song already has the Spotify id {song.spotify_id}"
     holder = Song.objects.filter(spotify_id=cand.spotify_id).exclude(pk=song.pk).first()
     if holder is not None:

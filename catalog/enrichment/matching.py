@@ -32,6 +32,7 @@ from catalog.enrichment.titles import (
     Title,
     artist_kinds,
     base_title_raw,
+    main_credit_raw,
     parse_title,
     query_text,
     split_artists,
@@ -59,6 +60,7 @@ WEIGHTS = {
 ISRC_DURATION_MS = 8_000  # an agreeing ISRC counts only with durations this close
 DURATION_FULL_MS = 2_000
 DURATION_NONE_MS = 30_000
+SAME_LENGTH_MS = 1_000  # reissues of one recording under two ISRCs: lengths this close
 ISRC_DISAGREES_CAP = 0.70  # below acceptance: a person decides
 RULED_OUT_CAP = 0.40  # below the floor: another recording
 TITLE_MIN = 0.60
@@ -329,14 +331,22 @@ def score(song: LocalSong, cand: Candidate) -> ScoredCandidate:
 
 
 def _same_recording(a: Candidate, b: Candidate) -> bool:
-    """One recording released twice (album and compilation): same ISRC, same length."""
+    """One recording released twice (album and compilation, album and single): the same
+    ISRC and length, or, as labels reissue under new ISRCs, the same title, version, main
+    artist and length to the second."""
     if a.spotify_id == b.spotify_id:
         return True
-    if not (a.isrc and a.isrc == b.isrc):
-        return False
     if a.duration_ms is None or b.duration_ms is None:
-        return True
-    return abs(a.duration_ms - b.duration_ms) <= DURATION_FULL_MS
+        return bool(a.isrc and a.isrc == b.isrc)
+    apart = abs(a.duration_ms - b.duration_ms)
+    if a.isrc and a.isrc == b.isrc:
+        return apart <= DURATION_FULL_MS
+    return (
+        apart <= SAME_LENGTH_MS
+        and parse_title(a.title) == parse_title(b.title)
+        and bool(a.artists) and bool(b.artists)
+        and normalize(a.artists[0]) == normalize(b.artists[0])
+    )  # fmt: skip
 
 
 def decide(
@@ -363,7 +373,7 @@ def _queries(song: LocalSong) -> list[str]:
     title = base_title_raw(song.title)
     main = song.artists[0] if song.artists else ""
     main_parts = split_artists(main)
-    artist = query_text(main) if main else ""
+    artist = main_credit_raw(main) if main else ""
     strict = f'track:"{title}"' + (f' artist:"{artist}"' if artist else "")
     queries = []
     if song.album:

@@ -41,11 +41,13 @@ SOFT_KINDS = frozenset({"edit"})
 ARTIST_KINDS = frozenset({"karaoke", "tribute"})
 REMASTER = re.compile(r"\b(?:remaster(?:ed)?|remasterizado|remasterisee?)\b")
 YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
+RERECORDED = re.compile(r"\b(?:19|20)\d\d (?:version|recording)\b")
 
 _FEAT_BRACKETED = re.compile(
     r"[\(\[]\s*(?:feat\.?|ft\.?|featuring|with|con|avec|mit)\s+([^\)\]]+)[\)\]]", re.IGNORECASE
 )
 _FEAT_TRAILING = re.compile(r"\s+(?:feat\.?|ft\.?|featuring)\s+(.+?)(?=\s+[-–—(\[]|$)", re.I)
+_FEAT_SPLIT = re.compile(r"\s*[\(\[]?\s*\b(?:feat\.?|ft\.?|featuring)(?=\s|$)", re.IGNORECASE)
 _BRACKETED = re.compile(r"[\(\[]([^\)\]]*)[\)\]]")
 _DASH = re.compile(r"\s+[-–—]\s+")
 _ARTIST_SPLIT = re.compile(
@@ -101,6 +103,8 @@ def parse_title(raw: str) -> Title:
     version = normalize(" ".join(version_parts))
     base = normalize(base_raw)
     kinds = set(version_kinds(version)) | set(version_kinds(base, anywhere=True))
+    if RERECORDED.search(version):  # "(2019 Version)": the artist recorded it again
+        kinds.add("rerecorded")
     remaster: str | None = None
     if REMASTER.search(version) or REMASTER.search(base):
         year = YEAR.search(version)
@@ -132,6 +136,13 @@ def without_article(name: str) -> str:
 def query_text(raw: str) -> str:
     """Text safe inside a quoted search filter: no quotes, single spaces."""
     return " ".join(raw.replace('"', " ").split())
+
+
+def main_credit_raw(raw: str) -> str:
+    """An artist credit as written, without the featured artists (for queries):
+    ``"Beyoncé feat. Jay-Z"`` -> ``"Beyoncé"``."""
+    head = _FEAT_SPLIT.split(raw, maxsplit=1)[0]
+    return query_text(head) or query_text(raw)
 
 
 def base_title_raw(raw: str) -> str:

@@ -270,6 +270,8 @@ SPOTIFY_MATCH_FLOOR = env.float("SPOTIFY_MATCH_FLOOR", default=0.55)
 SPOTIFY_RATE_LIMIT_WINDOW = env.float("SPOTIFY_RATE_LIMIT_WINDOW", default=30.0)
 # Share of the window enrichment may use while interactive or library calls are active in it.
 SPOTIFY_ENRICHMENT_SHARE = env.float("SPOTIFY_ENRICHMENT_SHARE", default=0.5)
+# Share of each window kept for interactive calls (a person never waits behind jobs).
+SPOTIFY_INTERACTIVE_RESERVE = env.float("SPOTIFY_INTERACTIVE_RESERVE", default=0.05)
 # Seconds a library or enrichment call waits for budget before its job is retried later.
 SPOTIFY_BACKGROUND_WAIT = env.float("SPOTIFY_BACKGROUND_WAIT", default=120.0)
 # Rate-limit pauses (Spotify 429s) one job may wait out; they use none of its attempts.

@@ -12,9 +12,12 @@ Contracts every caller can rely on:
   backoff; each attempt takes its own slot from the shared budget.
 * **A 429 is never slept on.** It sets the shared "paused until" mark and raises
   :class:`SpotifyRateLimited` with Retry-After at once. Every call checks the mark first.
-* **A shared budget.** Every Web API call takes a slot from the Redis-backed limiter
-  (``SPOTIFY_RATE_LIMIT_CALLS`` per rolling 30 s); over budget it waits at most
-  ``SPOTIFY_RATE_LIMIT_WAIT`` seconds, then raises :class:`SpotifyRateLimited`.
+* **A shared budget, in lanes.** Every Web API call takes a slot from the Redis-backed
+  limiter (``SPOTIFY_RATE_LIMIT_CALLS`` per rolling ``SPOTIFY_RATE_LIMIT_WINDOW``) in its
+  client's lane: interactive first, library second, enrichment with what they leave (see
+  :class:`~spotify_integration.ratelimit.Lane`). Over budget an interactive call waits at most
+  ``SPOTIFY_RATE_LIMIT_WAIT`` seconds, a job's call ``SPOTIFY_BACKGROUND_WAIT``, then raises
+  :class:`SpotifyRateLimited`.
 * **The app's mode.** In ``development`` mode the batch and removed endpoints are never called
   (single-item calls replace batches). When Spotify answers 403/404 for such an endpoint in
   ``extended`` mode, that is remembered (per process and in the cache) and not asked again.

@@ -177,3 +177,11 @@ def test_accepting_a_track_another_song_has_is_refused_with_a_message(client, st
     assert "another song" in response.content.decode()
     song.refresh_from_db()
     assert song.spotify_id is None and song.match_status == "needs_review"
+
+
+def test_a_song_put_in_review_by_hand_without_evidence_still_renders(client, staff_user):
+    song = SongFactory(title="Hand-made", match_status=MatchStatus.NEEDS_REVIEW)
+    client.force_login(staff_user)
+    assert client.get(reverse(LIST)).status_code == 200
+    page = client.get(reverse("admin:catalog_songreview_change", args=[song.pk]))
+    assert page.status_code == 200 and "Reject all" in page.content.decode()

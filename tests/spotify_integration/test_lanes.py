@@ -39,12 +39,13 @@ def make_limiter(request, monkeypatch) -> Iterator[Callable[..., SlidingWindowLi
         monkeypatch.setattr(ratelimit, "redis_client", lambda: None)
     made: list[SlidingWindowLimiter] = []
 
-    def make(*, limit: int = 10, share: float = 0.5) -> SlidingWindowLimiter:
+    def make(*, limit: int = 10, share: float = 0.5, reserve: float = 0) -> SlidingWindowLimiter:
         limiter = SlidingWindowLimiter(
             name=f"lanes-{request.node.name}",
             limit=limit,
             window_seconds=WINDOW,
             enrichment_share=share,
+            interactive_reserve=reserve,
             clock=clock,
         )
         limiter.reset()
@@ -126,6 +127,18 @@ def test_a_waiting_person_goes_before_library_sync_and_library_before_enrichment
     assert limiter.try_acquire(Lane.LIBRARY).granted
 
 
+def test_jobs_leave_the_interactive_reserve_to_people(make_limiter):
+    limiter = make_limiter(limit=20, share=1.0, reserve=0.1)  # 2 slots kept for people
+    clock = make_limiter.clock
+    assert take(limiter, Lane.ENRICHMENT, 10) + take(limiter, Lane.LIBRARY, 8) == [True] * 18
+    clock.advance(5)
+    for lane in (Lane.ENRICHMENT, Lane.LIBRARY):
+        refused = limiter.try_acquire(lane)
+        # The first of the 18 leaves in 25 s and one slot outside the reserve is free again.
+        assert (refused.granted, refused.reason, refused.wait_us) == (False, "reserve", 25 * SECOND)
+    assert take(limiter, Lane.INTERACTIVE, 3) == [True, True, False]
+
+
 def test_a_demand_mark_lapses_after_the_callers_wait(make_limiter):
     limiter = make_limiter(limit=1, share=1.0)
     clock = make_limiter.clock
@@ -167,7 +180,7 @@ def test_clients_name_their_lane(settings):
 
 
 @pytest.mark.django_db
-def test_a_connection_client_is_library_sync_by_default(connection_factory=None):
+def test_a_connection_client_is_library_sync_by_default():
     from spotify_integration.services.connections import ConnectionTokenStore
     from tests.spotify_integration.factories import SpotifyConnectionFactory
 
@@ -182,5 +195,10 @@ def test_the_window_is_a_setting(settings):
     settings.SPOTIFY_RATE_LIMIT_WINDOW = 3
     settings.SPOTIFY_ENRICHMENT_SHARE = 0.25
     settings.SPOTIFY_RATE_LIMIT_CALLS = 8
+    settings.SPOTIFY_INTERACTIVE_RESERVE = 0.25
     limiter = ratelimit.spotify_limiter()
-    assert (limiter.window_us, limiter.enrichment_cap) == (3 * SECOND, 2)
+    assert (limiter.window_us, limiter.enrichment_cap, limiter.interactive_reserve) == (
+        3 * SECOND,
+        2,
+        2,
+    )

@@ -11,7 +11,6 @@ from typing import Any
 
 from django import forms
 
-from spotify_integration.exceptions import SpotifyRateLimited
 from sync.exceptions import JobFailed, TransientJobError
 from sync.models import SyncJob
 from sync.registry import JobKind, TargetPolicy
@@ -29,13 +28,11 @@ class ProbeParams(forms.Form):
             ("transient", "transient"),
             ("permanent", "permanent"),
             ("refused", "refused"),
-            ("paused", "paused (Spotify answered 429)"),
         ],
         required=False,
         initial="",
     )
     fail_times = forms.IntegerField(min_value=0, initial=1)
-    retry_after = forms.IntegerField(min_value=1, initial=30)  # seconds, for "paused"
     cancel_after_batch = forms.IntegerField(min_value=0, initial=0)
 
 
@@ -48,10 +45,6 @@ def probe_run(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         RUNS.append((ctx.job_id, ctx.attempt_number))
     if params["fail"] == "transient" and ctx.attempt_number <= params["fail_times"]:
         raise TransientJobError("upstream answered 503")
-    if params["fail"] == "paused" and ctx.attempt_number <= params["fail_times"]:
-        raise SpotifyRateLimited(
-            retry_after=params["retry_after"], detail={"reason": "QUOTA_EXCEEDED"}
-        )
     if params["fail"] == "permanent":
         raise ProbeFailure("the probe was told to break")
     if params["fail"] == "refused":

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import responses
+from django import forms
 from django.utils import timezone
 
 from core import metrics
 from spotify_integration.client import SpotifyClient
+from spotify_integration.exceptions import SpotifyRateLimited
 from spotify_integration.ratelimit import Lane, spotify_pause_clear
 from sync.models import AttemptOutcome, JobStatus, SyncJob
 from sync.registry import registered
@@ -28,6 +31,40 @@ from tests.sync.helpers import create
 pytestmark = pytest.mark.django_db
 
 TRACK = "4uLU6hMCjMI75M1A2tKUQC"
+
+
+class PauseProbeParams(probe.ProbeParams):
+    fail = forms.ChoiceField(
+        choices=[*probe.ProbeParams.base_fields["fail"].choices, ("paused", "paused")],  # type: ignore[attr-defined]
+        required=False,
+        initial="",
+    )
+    retry_after = forms.IntegerField(min_value=1, initial=30)  # seconds, for fail="paused"
+
+
+def pause_probe_run(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The probe, which with ``fail="paused"`` meets a Spotify 429 on its first runs."""
+    if params["fail"] == "paused" and ctx.attempt_number <= params["fail_times"]:
+        probe.RUNS.append((ctx.job_id, ctx.attempt_number))
+        raise SpotifyRateLimited(
+            retry_after=params["retry_after"], detail={"reason": "QUOTA_EXCEEDED"}
+        )
+    return probe.probe_run(
+        ctx, {**params, "fail": "" if params["fail"] == "paused" else params["fail"]}
+    )
+
+
+PAUSE_PROBE = dataclasses.replace(
+    probe.PROBE, name="probe", run=pause_probe_run, params_form=PauseProbeParams
+)
+
+
+@pytest.fixture
+def probe_kind() -> Iterator[Any]:
+    """The probe kind (3 attempts), able to meet a 429 too."""
+    probe.RUNS.clear()
+    with registered(PAUSE_PROBE):
+        yield PAUSE_PROBE
 
 
 def _time_passes(job: SyncJob) -> None:
@@ -80,10 +117,10 @@ def test_pauses_use_none_of_the_attempts(probe_kind):
 def test_other_failures_keep_their_full_attempt_budget_after_pauses(probe_kind, fast_retries):
     def pause_then_break(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         if ctx.attempt_number <= 2:
-            return probe.probe_run(ctx, {**params, "fail": "paused", "fail_times": 2})
+            return pause_probe_run(ctx, {**params, "fail": "paused", "fail_times": 2})
         return probe.probe_run(ctx, {**params, "fail": "transient", "fail_times": 99})
 
-    kind = dataclasses.replace(probe.PROBE, name="pause_then_break", run=pause_then_break)
+    kind = dataclasses.replace(PAUSE_PROBE, name="pause_then_break", run=pause_then_break)
     with registered(kind):
         job = create(kind="pause_then_break", params={"retry_after": 1})
         for _ in range(10):

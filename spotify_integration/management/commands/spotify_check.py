@@ -21,8 +21,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Accounts URL: {settings.SPOTIFY_ACCOUNTS_URL}")
         self.stdout.write(f"Redirect URI: {settings.SPOTIFY_REDIRECT_URI}")
         self.stdout.write(
-            f"Rate budget: {settings.SPOTIFY_RATE_LIMIT_CALLS} calls per 30 s, "
+            f"Rate budget: {settings.SPOTIFY_RATE_LIMIT_CALLS} calls per "
+            f"{settings.SPOTIFY_RATE_LIMIT_WINDOW:g} s, "
             f"wait up to {settings.SPOTIFY_RATE_LIMIT_WAIT} s"
+        )
+        self.stdout.write(
+            f"Lanes: {settings.SPOTIFY_INTERACTIVE_RESERVE:.0%} kept for interactive calls, "
+            f"enrichment at most {settings.SPOTIFY_ENRICHMENT_SHARE:.0%} while others are "
+            f"active; jobs wait up to {settings.SPOTIFY_BACKGROUND_WAIT:g} s for budget"
         )
         paused = spotify_paused_for()
         self.stdout.write(

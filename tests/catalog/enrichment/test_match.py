@@ -168,3 +168,34 @@ def test_rejecting_records_a_manual_no_match(spotify_catalog, staff_user):
     assert len(match.evidence["candidates"]) == 2  # the evidence is kept
     song.refresh_from_db()
     assert song.match_status == MatchStatus.NO_MATCH and song.match_confidence is None
+
+
+def test_the_local_song_is_read_from_the_row_in_credit_order():
+    from catalog.enrichment.matching import LocalSong
+
+    album = AlbumFactory(title="Hot Space", main_artist_name="Queen", release_year=1982)
+    row = SongFactory(title="Under Pressure", artists=["Queen", "David Bowie"], album=album,
+                      duration_ms=248_000, isrc="gbum71029605")  # fmt: skip
+    local = LocalSong.from_song(
+        Song.objects.prefetch_related("song_artists__artist").get(pk=row.pk)
+    )
+    assert local == LocalSong(title="Under Pressure", artists=("Queen", "David Bowie"),
+                              album="Hot Space", duration_ms=248_000, isrc="GBUM71029605",
+                              year=1982)  # fmt: skip
+
+
+def test_a_song_with_another_spotify_id_goes_to_review_unless_that_track_is_gone(
+    spotify_catalog,
+):
+    spotify_catalog(HALO)
+    imported = halo_song(spotify_id="4u7EnebtmKWzUH433cf5Qv", isrc="USSM10804556")
+    outcome = song_match(song=imported, client=SpotifyClient.for_app())
+    assert outcome is not None and outcome.status == "needs_review"
+    imported.refresh_from_db()
+    assert imported.spotify_id == "4u7EnebtmKWzUH433cf5Qv"
+    Song.objects.filter(pk=imported.pk).update(match_status=MatchStatus.GONE)
+    imported.refresh_from_db()
+    outcome = song_match(song=imported, client=SpotifyClient.for_app())
+    assert outcome is not None and outcome.status == "matched"
+    imported.refresh_from_db()
+    assert imported.spotify_id == HALO["id"] and imported.match_status == MatchStatus.MATCHED

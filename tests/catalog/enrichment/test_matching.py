@@ -102,11 +102,11 @@ def test_a_song_without_an_album_falls_back_to_plain_words():
                      duration_ms=248_000, isrc=None, release_date="1982")  # fmt: skip
     search = Searcher(pressure)
     # A credit imported as one name: the strict artist filter finds nothing.
-    local = song(title="Under Pressure", artists=("Queen feat. David Bowie",), album=None,
+    local = song(title="Under Pressure", artists=("Queen and David Bowie",), album=None,
                  duration_ms=248_500, isrc=None, year=None)  # fmt: skip
     outcome = match_song(local, search=search)
     assert search.queries == [
-        'track:"Under Pressure" artist:"Queen feat. David Bowie"',
+        'track:"Under Pressure" artist:"Queen and David Bowie"',
         "under pressure queen",
     ]
     assert outcome.status == "matched" and outcome.queries == search.queries
@@ -297,3 +297,21 @@ def test_candidate_from_a_sparse_2026_track():
     cand = Candidate.from_track(sparse)
     assert cand.isrc is None and cand.preview_url is None and cand.year == 2008
     assert cand.album_image_url and cand.artist_ids == (sparse["artists"][0]["id"],)
+
+
+def test_a_featured_artist_in_the_credit_stays_out_of_the_artist_filter():
+    search = Searcher()
+    match_song(song(artists=("Beyoncé feat. Jay-Z",), album=None, isrc=None), search=search)
+    assert search.queries[0] == 'track:"Halo" artist:"Beyoncé"'
+
+
+def test_a_single_and_its_album_track_under_two_isrcs_are_one_recording():
+    single = track(album="Halo", isrc="USSM10800001", duration_ms=261_900, release_date="2008")
+    outcome = match_song(song(isrc=None, album=None, year=None), search=Searcher(HALO, single))
+    assert outcome.status == "matched"
+
+
+def test_a_re_recording_with_a_year_version_is_another_recording():
+    again = track(name="Halo (2019 Version)", isrc="USSM11900001", release_date="2019")
+    scored = score(song(isrc=None), Candidate.from_track(again))
+    assert scored.score <= 0.40 and any("rerecorded" in n for n in scored.notes)
