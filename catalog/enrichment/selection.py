@@ -6,8 +6,9 @@ stopped and started again without skipping or repeating rows, and a long selecti
 held in memory.
 
 - **match**: songs without a Spotify id, or a selection (explicit ids, an artist, songs never
-  tried, songs that need review, songs without a match older than N days). Songs whose match
-  a person decided (``SongMatch.manual``) are never selected.
+  tried, songs that need review, songs without a match older than N days, songs whose track
+  is gone from Spotify). Songs whose match a person decided (``SongMatch.manual``) are never
+  selected.
 - **refresh**: songs with a Spotify id whose ``spotify_synced_at`` is missing or older than
   ``SPOTIFY_REFRESH_AFTER_DAYS``, or given ids; songs gone from Spotify only when asked.
 - **audio features**: songs with a Spotify id that Spotify was never asked about
@@ -36,6 +37,7 @@ class MatchMode(enum.StrEnum):
     NEVER_TRIED = "never_tried"  # no decision recorded yet
     NEEDS_REVIEW = "needs_review"
     NO_MATCH = "no_match"
+    GONE = "gone"  # Spotify dropped the song's track: look for the one it has now
     ALL = "all"  # every song of the selection, matched ones too (not manual ones)
 
 
@@ -45,6 +47,7 @@ MATCH_MODE_CHOICES = [
     (MatchMode.NEVER_TRIED.value, "Never tried"),
     (MatchMode.NEEDS_REVIEW.value, "Needs review"),
     (MatchMode.NO_MATCH.value, "No match found (older than N days)"),
+    (MatchMode.GONE.value, "Gone from Spotify (look for the track it has now)"),
     (MatchMode.ALL.value, "All songs of the selection, matched ones too"),
 ]
 
@@ -96,6 +99,8 @@ def songs_to_match(
         qs = qs.filter(match_status=MatchStatus.NEEDS_REVIEW)
     elif mode == MatchMode.NO_MATCH:
         qs = qs.filter(match_status=MatchStatus.NO_MATCH)
+    elif mode == MatchMode.GONE:
+        qs = qs.filter(match_status=MatchStatus.GONE)
     if older_than_days:
         cutoff = timezone.now() - timedelta(days=older_than_days)
         qs = qs.filter(match__decided_at__lt=cutoff)

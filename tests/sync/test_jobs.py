@@ -32,7 +32,6 @@ def test_create_fills_defaults_and_enqueues_on_commit(
         "fail": "",
         "fail_times": 1,
         "cancel_after_batch": 0,
-        "retry_after": 30,
     }
     # Eager mode (no broker): the committed job ran in-process.
     assert job.status == JobStatus.SUCCEEDED

@@ -24,7 +24,7 @@ class Command(EnrichmentCommand):
             default="",
             choices=[m.value for m in MatchMode if m.value],
             help="missing (no Spotify id, the default), never_tried, needs_review, no_match, "
-            "or all (matched songs too).",
+            "gone (Spotify dropped the track), or all (matched songs too).",
         )
         parser.add_argument(
             "--older-than",

@@ -40,6 +40,7 @@ def catalog() -> dict[str, Song]:
         "old_no_match": decided(SongFactory(), MatchStatus.NO_MATCH, days_ago=40),
         "recent_no_match": decided(SongFactory(), MatchStatus.NO_MATCH, days_ago=1),
         "manual_reject": decided(SongFactory(), MatchStatus.NO_MATCH, days_ago=90, manual=True),
+        "gone": decided(SongFactory(spotify_id=spotify_id(3)), MatchStatus.GONE),
         "manual_match": decided(
             SongFactory(spotify_id=spotify_id(2), artists=["Beyoncé"]),
             MatchStatus.MATCHED,
@@ -64,7 +65,8 @@ def test_default_match_selection_is_songs_without_a_spotify_id_never_manual(cata
         ("needs_review", None, ["review"]),
         ("no_match", None, ["old_no_match", "recent_no_match"]),
         ("no_match", 30, ["old_no_match"]),
-        ("all", None, ["new", "matched", "review", "old_no_match", "recent_no_match"]),
+        ("gone", None, ["gone"]),
+        ("all", None, ["new", "matched", "review", "old_no_match", "recent_no_match", "gone"]),
     ],
 )
 def test_match_modes(catalog, mode, older_than_days, expected):
@@ -88,10 +90,11 @@ def test_an_artist_by_catalog_id_spotify_id_or_name(catalog):
 
 def test_refresh_selection_takes_songs_with_an_id_stale_or_never_synced(catalog):
     Song.objects.filter(pk=catalog["manual_match"].pk).update(spotify_synced_at=timezone.now())
-    assert names(songs_to_refresh(), catalog) == ["matched"]
+    assert names(songs_to_refresh(), catalog) == ["matched"]  # not the gone one
+    assert names(songs_to_refresh(include_gone=True), catalog) == ["matched", "gone"]
 
 
 def test_id_batches_walk_by_keyset_and_stop_at_the_limit(catalog):
     ids = songs_to_match(mode="all")
-    assert [len(b) for b in id_batches(ids, size=2)] == [2, 2, 1]
+    assert [len(b) for b in id_batches(ids, size=2)] == [2, 2, 2]
     assert [i for b in id_batches(ids, size=2, limit=3) for i in b] == list(ids)[:3]
