@@ -15,14 +15,16 @@ job kinds through the job framework as ``manage.py spotify_*`` does:
 It prints, per run: Web API calls (as the job counted them, and as the fake received them),
 calls per 1,000 songs, 429 responses seen, the wall time, and the least time the budget allows
 for that many calls (``SPOTIFY_RATE_LIMIT_CALLS`` = ``--limit`` per
-``SPOTIFY_RATE_LIMIT_WINDOW`` = ``--window``: the first ``limit`` calls at once, then
-``limit`` a window). The window is scaled down from Spotify's 30 s to keep the run short, and
-the budget is lowered to 30 calls a window so that the budget, not the latency of one process's
+``SPOTIFY_RATE_LIMIT_WINDOW``, less the interactive reserve enrichment may not take: the first
+of those calls at once, then as many a window).
+
+The window is scaled down from Spotify's 30 s to ``--window`` (3 s) to keep the run short, and
+the budget lowered to 30 calls a window so that the budget, not the latency of one process's
 calls, is what limits the run. The budget allows as many calls as the fake, over a window
 ``--margin`` (5 %) longer: with exactly the fake's window, a call admitted the instant the
-oldest one leaves our window can reach the fake a millisecond before that one left the
-fake's (the requests' latencies differ), and draw a 429. Spotify's real window is not
-published either, so production wants the same slack.
+oldest one leaves our window can reach the fake a millisecond before that one left the fake's
+(the requests' latencies differ), and draw a 429. Spotify's real window is not published
+either, so production wants the same slack.
 
 Needs PostgreSQL (``BENCH_ADMIN_URL``, as the other benchmarks) and Redis (``REDIS_URL``,
 default ``redis://127.0.0.1:6379/11``; keys under the prefix ``encore-bench-enrich``).
@@ -31,6 +33,7 @@ default ``redis://127.0.0.1:6379/11``; keys under the prefix ``encore-bench-enri
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import sys
@@ -134,7 +137,7 @@ def run_job(
         fake_calls=fake.api_calls,
         rate_limited=fake.rate_limited,
         seconds=seconds,
-        minimum=budget_minimum(fake.api_calls, args.limit, args.budget_window),
+        minimum=budget_minimum(fake.api_calls, args.lane_limit, args.budget_window),
         status=job.status,
         note=note,
     )
@@ -206,6 +209,10 @@ def main() -> None:
     from django.conf import settings
     from django.core.cache import cache
 
+    # Enrichment may use all of the window but the interactive reserve (docs/spotify.md).
+    args.lane_limit = args.limit - min(
+        args.limit - 1, math.floor(args.limit * settings.SPOTIFY_INTERACTIVE_RESERVE)
+    )
     # The fake is set up first; its URLs go into the settings the client reads per call.
     tracks, records = catalog(args.songs)
     fake = FakeSpotify(tracks=tracks, limit=args.limit, window_s=args.window)
@@ -222,7 +229,8 @@ def main() -> None:
     print(
         f"enrichment jobs: {args.songs} songs, a fake Spotify allowing {args.limit} calls per "
         f"rolling {args.window:g} s (Spotify's window: 30 s); the budget: {args.limit} per "
-        f"{args.budget_window:g} s; 'min s' is the least time that budget allows"
+        f"{args.budget_window:g} s, of which enrichment may take {args.lane_limit} (the rest is "
+        f"the interactive reserve); 'min s' is the least time that allows"
     )
     print(
         f"{'mode':<11} {'run':<28} {'songs':>6} {'job':>6} {'fake':>6} {'per 1000':>9} "

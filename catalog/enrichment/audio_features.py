@@ -139,7 +139,7 @@ def _one_batch(
     on_batch: Callable[[AudioFeaturesReport], bool | None] | None,
 ) -> bool:
     """Fetch and write one batch; ``False`` when the run must stop."""
-    songs = list(Song.objects.filter(pk__in=ids).order_by("id"))
+    songs = list(Song.objects.filter(pk__in=ids).only("id", "spotify_id").order_by("id"))
     report.songs += len(songs)
     usable = [s for s in songs if is_spotify_id(s.spotify_id)]
     report.skipped += len(songs) - len(usable)
@@ -152,18 +152,36 @@ def _one_batch(
         if found is None:
             report.unavailable = REFUSED_TO_THIS_APP
             return False
-        now = timezone.now()
-        for song, body in zip(usable, found, strict=True):
+        _write(usable, found, report)
+        report.batches += 1
+    if on_batch is not None and on_batch(report) is False:
+        report.stopped = True
+        return False
+    return True
+
+
+def _write(
+    songs: list[Song], found: list[dict[str, Any] | None], report: AudioFeaturesReport
+) -> None:
+    """Store the features on the songs re-read under a row lock; a song whose Spotify id
+    changed while the call waited is left alone (counted as skipped)."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = {
+            row.pk: row
+            for row in Song.objects.filter(pk__in=[s.pk for s in songs]).select_for_update()
+        }
+        written: list[Song] = []
+        for asked, body in zip(songs, found, strict=True):
+            song = rows.get(asked.pk)
+            if song is None or song.spotify_id != asked.spotify_id:
+                report.skipped += 1
+                continue
             if body:
                 song.audio_features = features_of(body)
                 report.stored += 1
             else:
                 report.none += 1  # keep what was stored; remember that Spotify was asked
             song.audio_features_synced_at = now
-        with transaction.atomic():
-            Song.objects.bulk_update(usable, ["audio_features", "audio_features_synced_at"])
-        report.batches += 1
-    if on_batch is not None and on_batch(report) is False:
-        report.stopped = True
-        return False
-    return True
+            written.append(song)
+        Song.objects.bulk_update(written, ["audio_features", "audio_features_synced_at"])

@@ -3,7 +3,8 @@
 Calls: the client's ``tracks()`` chooses the endpoint. In extended mode that is
 ``GET /tracks?ids=`` for 50 tracks a call (20 calls per 1,000 songs); in development mode, or
 once Spotify refused the batch endpoint, one ``GET /tracks/{id}`` a track (1,000 calls). Each
-batch is written in its own transaction once its tracks are read, and it sets
+batch is written in its own transaction once its tracks are read (the rows re-read under a
+lock, so a review made while the calls waited is not written over), and it sets
 ``spotify_synced_at``, so a run that is killed keeps what it finished and a second run over
 the same rows (now fresh) makes no call at all.
 
@@ -155,9 +156,7 @@ def songs_refresh(
     started = time.monotonic()
     size = batch_size or refresh_batch_size()
     for ids in _batches(song_ids, size):
-        songs = list(
-            Song.objects.filter(pk__in=ids).select_related("match").order_by("id")
-        )  # the match row tells a person's decision
+        songs = list(Song.objects.filter(pk__in=ids).only("id", "spotify_id").order_by("id"))
         report.songs += len(songs)
         callable_songs = [s for s in songs if is_spotify_id(s.spotify_id)]
         report.skipped += len(songs) - len(callable_songs)
@@ -179,17 +178,32 @@ def songs_refresh(
 def _write_batch(
     songs: list[Song], tracks: list[dict[str, Any] | None], report: RefreshReport
 ) -> None:
+    """Write what the tracks say onto the songs, re-read under a row lock: the calls may have
+    waited for budget, and a review or an edit made meanwhile must not be written over. A song
+    whose Spotify id changed meanwhile is left as it is (counted as skipped)."""
     now = timezone.now()
-    for song, track in zip(songs, tracks, strict=True):
-        if track is None:
-            # Gone from Spotify: keep the song and every field; say so, and stop asking.
-            song.match_status = MatchStatus.GONE
-            report.gone += 1
-        else:
-            manual = bool(getattr(song, "match", None) and song.match.manual)
-            if track_fields(song, track, manual=manual):
-                report.changed += 1
-            report.refreshed += 1
-        song.spotify_synced_at = now
     with transaction.atomic():
-        Song.objects.bulk_update(songs, REFRESH_FIELDS)
+        rows = {
+            row.pk: row
+            for row in Song.objects.filter(pk__in=[s.pk for s in songs])
+            .select_related("match")
+            .select_for_update(of=("self",))
+        }
+        changed: list[Song] = []
+        for asked, track in zip(songs, tracks, strict=True):
+            song = rows.get(asked.pk)
+            if song is None or song.spotify_id != asked.spotify_id:
+                report.skipped += 1
+                continue
+            if track is None:
+                # Gone from Spotify: keep the song and every field; say so, and stop asking.
+                song.match_status = MatchStatus.GONE
+                report.gone += 1
+            else:
+                manual = bool(getattr(song, "match", None) and song.match.manual)
+                if track_fields(song, track, manual=manual):
+                    report.changed += 1
+                report.refreshed += 1
+            song.spotify_synced_at = now
+            changed.append(song)
+        Song.objects.bulk_update(changed, REFRESH_FIELDS)

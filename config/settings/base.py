@@ -257,14 +257,6 @@ LOGGING = {
 if SECRET_KEY == _INSECURE_KEY and not DEBUG:
     warnings.warn("SECRET_KEY is the embedded default; set SECRET_KEY.", stacklevel=1)
 
-# --- Enrichment: matching
-# A song is matched to its best Spotify candidate when that scores at least ACCEPT and leads
-# the best other recording by MARGIN; below FLOOR nothing is worth a review (docs/matching.md).
-# The defaults are catalog.enrichment.matching.DEFAULT_THRESHOLDS.
-SPOTIFY_MATCH_ACCEPT = env.float("SPOTIFY_MATCH_ACCEPT", default=0.85)
-SPOTIFY_MATCH_MARGIN = env.float("SPOTIFY_MATCH_MARGIN", default=0.08)
-SPOTIFY_MATCH_FLOOR = env.float("SPOTIFY_MATCH_FLOOR", default=0.55)
-
 # --- Enrichment: budget lanes and metrics (docs/spotify.md "Budget lanes", docs/metrics.md) ---
 # Spotify's rolling window in seconds; only benchmarks against a fake Spotify change it.
 SPOTIFY_RATE_LIMIT_WINDOW = env.float("SPOTIFY_RATE_LIMIT_WINDOW", default=30.0)
@@ -279,6 +271,14 @@ SYNC_PAUSE_LIMIT = env.int("SYNC_PAUSE_LIMIT", default=20)
 # /metrics: a bearer token and/or client IPs or networks allowed; neither: signed-in staff only.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
+# --- Enrichment: matching
+# A song is matched to its best Spotify candidate when that scores at least ACCEPT and leads
+# the best other recording by MARGIN; below FLOOR nothing is worth a review (docs/matching.md).
+# The defaults are catalog.enrichment.matching.DEFAULT_THRESHOLDS.
+SPOTIFY_MATCH_ACCEPT = env.float("SPOTIFY_MATCH_ACCEPT", default=0.85)
+SPOTIFY_MATCH_MARGIN = env.float("SPOTIFY_MATCH_MARGIN", default=0.08)
+SPOTIFY_MATCH_FLOOR = env.float("SPOTIFY_MATCH_FLOOR", default=0.55)
 
 # --- Enrichment: jobs -----------------------------------------------------------------------
 # See docs/enrichment.md. A song's Spotify fields are refreshed once older than this many days.

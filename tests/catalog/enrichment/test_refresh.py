@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import responses
 from django.test import override_settings
 from django.utils import timezone
 
@@ -13,7 +15,7 @@ from catalog.enrichment.refresh import songs_refresh
 from catalog.enrichment.selection import songs_to_refresh
 from catalog.models import MatchStatus, Song, SongMatch
 from spotify_integration.client import SpotifyClient
-from tests.catalog.enrichment.wire import serve_tracks, spotify_id, stale_songs
+from tests.catalog.enrichment.wire import full_track, serve_tracks, spotify_id, stale_songs
 from tests.catalog.factories import SongFactory
 from tests.spotify_integration.fakes import API
 
@@ -175,3 +177,24 @@ def test_a_run_killed_halfway_keeps_its_batches_and_the_next_run_does_the_rest(s
     assert (again.songs, again.calls) == (100, 2)
     assert len(api_calls(spotify)) == 3
     assert not Song.objects.filter(spotify_synced_at__isnull=True).exists()
+
+
+@DEVELOPMENT
+def test_a_song_changed_while_the_calls_waited_is_not_written_over(spotify):
+    (song,) = stale_songs(1, popularity=10)
+    body = full_track(song.spotify_id or "", popularity=99)
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        # A reviewer gives the song another track while its refresh call is on the way.
+        Song.objects.filter(pk=song.pk).update(spotify_id=spotify_id(777), popularity=20)
+        return 200, {}, json.dumps(body)
+
+    spotify.token()
+    spotify.rsps.add_callback(responses.GET, f"{API}tracks/{song.spotify_id}", answer)
+
+    report = refresh_stale()
+
+    assert (report.refreshed, report.skipped, report.calls) == (0, 1, 1)
+    song.refresh_from_db()
+    assert (song.spotify_id, song.popularity) == (spotify_id(777), 20)
+    assert song.spotify_synced_at is None
