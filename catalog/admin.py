@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count
+from django.utils.html import format_html
 
 from catalog.models import Album, Artist, Song, SongArtist
 from catalog.services import song_artists_refresh
@@ -50,13 +51,16 @@ class SongAdmin(admin.ModelAdmin):
     formfield_overrides = URL_FIELDS
     list_display = [
         "title", "artist_names", "album", "release_year", "duration", "explicit",
-        "spotify_id", "match_status", "updated_at",
+        "spotify_link", "match_status", "match_confidence", "spotify_synced_at",
     ]  # fmt: skip
     list_select_related = ["album"]
     list_filter = ["match_status", HasSpotifyIdFilter, "explicit", "release_year"]
     search_fields = ["title", "artist_names", "album__title", "=isrc", "=spotify_id"]
     search_help_text = "Title, artists, album; exact ISRC or Spotify id"
-    readonly_fields = ["artist_names", "created_at", "updated_at", "spotify_synced_at"]
+    readonly_fields = [
+        "artist_names", "created_at", "updated_at", "spotify_link", "spotify_synced_at",
+        "audio_features_synced_at",
+    ]  # fmt: skip
     raw_id_fields = ["album"]
     inlines = [SongArtistInline]
     show_full_result_count = False  # COUNT(*) over a million rows on every page is slow
@@ -82,6 +86,7 @@ class SongAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "spotify_id",
+                    "spotify_link",
                     "spotify_uri",
                     "album_image_url",
                     "popularity",
@@ -90,11 +95,23 @@ class SongAdmin(admin.ModelAdmin):
                     "match_status",
                     "match_confidence",
                     "spotify_synced_at",
+                    "audio_features_synced_at",
                 ]
             },
         ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    @admin.display(description="Spotify", ordering="spotify_id")
+    def spotify_link(self, song: Song) -> str:
+        """The track on open.spotify.com; a song gone from Spotify says so beside its id."""
+        if not song.spotify_url:
+            return "—"
+        gone = " (gone from Spotify)" if song.spotify_gone else ""
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>{}', song.spotify_url,
+            song.spotify_id, gone,
+        )  # fmt: skip
 
     @admin.display(description="Duration", ordering="duration_ms")
     def duration(self, song: Song) -> str:

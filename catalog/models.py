@@ -69,6 +69,9 @@ class MatchStatus(models.TextChoices):
     GONE = "gone", "Gone from Spotify"
 
 
+SPOTIFY_TRACK_URL = "https://open.spotify.com/track/"
+
+
 class DatePrecision(models.TextChoices):
     YEAR = "year"
     MONTH = "month"
@@ -145,6 +148,16 @@ class Song(models.Model):
         SearchWord.objects.bulk_create(
             [SearchWord(word=w) for w in words if len(w) <= 100], ignore_conflicts=True
         )
+
+    @property
+    def spotify_url(self) -> str | None:
+        """The track's page on open.spotify.com, when the song has a Spotify id."""
+        return f"{SPOTIFY_TRACK_URL}{self.spotify_id}" if self.spotify_id else None
+
+    @property
+    def spotify_gone(self) -> bool:
+        """Spotify answered 404 for the song's track at the last refresh (the song is kept)."""
+        return self.match_status == MatchStatus.GONE
 
     def assign_identity_key(self) -> None:
         """Key the song by its current metadata, made unique if another song holds it."""

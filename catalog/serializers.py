@@ -48,7 +48,22 @@ class SpotifyFieldsSerializer(serializers.Serializer):
     popularity = serializers.IntegerField(allow_null=True)
     preview_url = serializers.URLField(allow_null=True)
     audio_features = serializers.JSONField(allow_null=True)
-    synced_at = serializers.DateTimeField(source="spotify_synced_at", allow_null=True)
+    synced_at = serializers.DateTimeField(
+        source="spotify_synced_at",
+        allow_null=True,
+        help_text="When the Spotify fields were last read from Spotify (match or refresh).",
+    )
+    url = serializers.URLField(
+        source="spotify_url",
+        allow_null=True,
+        read_only=True,
+        help_text="The track on open.spotify.com.",
+    )
+    gone = serializers.BooleanField(
+        source="spotify_gone",
+        read_only=True,
+        help_text="Spotify no longer has the track (404 at the last refresh); the song is kept.",
+    )
 
 
 class SongSerializer(serializers.ModelSerializer):
@@ -103,6 +118,8 @@ class SongSerializer(serializers.ModelSerializer):
                 "preview_url": song.preview_url,
                 "audio_features": song.audio_features,
                 "synced_at": _datetime(song.spotify_synced_at),
+                "url": song.spotify_url,
+                "gone": song.spotify_gone,
             },
             "match_status": song.match_status,
             "match_confidence": song.match_confidence,

@@ -1,9 +1,10 @@
-"""Every job kind Encore runs, in one place.
+"""Every job kind Encore runs, listed in one place (``BUILTIN_KINDS``).
 
 A kind is a function ``run(ctx, params) -> result`` and a ``JobKind`` entry in
 ``BUILTIN_KINDS``; ``SyncConfig.ready()`` registers the list. The function should call a
 service of the app that owns the data (the catalog import service here) and only translate
-between that service and the job context.
+between that service and the job context. The catalog enrichment kinds live in
+``sync.kinds_enrichment`` and are listed here through ``ENRICHMENT_KINDS``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django import forms
 
 from catalog.services import MAX_ERRORS_KEPT, ImportProgress, song_import
 from sync.exceptions import JobFailed
+from sync.kinds_enrichment import ENRICHMENT_KINDS
 from sync.params import ImportFileField
 from sync.registry import JobKind
 from sync.services.context import JobContext
@@ -145,4 +147,5 @@ BUILTIN_KINDS: list[JobKind] = [
         repeatable=True,
         max_attempts=1,
     ),
+    *ENRICHMENT_KINDS,
 ]

@@ -4,8 +4,8 @@ This module and ``sync.services.jobs`` import each other, and that is the one im
 app keeps on purpose: the Celery idiom. A service enqueues a task (``job_enqueue`` sends
 ``sync_job_run_task``, imported inside the function) and the task calls the runner
 (``sync.services.runner.job_run``), which enqueues the next attempt of a retried job the same
-way. Elsewhere in ``sync`` only the ``sync_run`` command imports this module (to tell
-whether a broker is configured), and nothing imports the command.
+way. Elsewhere in ``sync`` only ``sync.management.foreground`` (the commands' foreground
+runs) imports this module, to tell whether a broker is configured, and no service imports it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ import logging
 from celery import Task, shared_task
 from django.db import close_old_connections
 
+from spotify_integration.client import spotify_configured
+from sync.kinds_enrichment import scheduled_params
+from sync.models import JobTrigger
 from sync.services.import_files import import_files_purge
+from sync.services.jobs import job_create
 from sync.services.reaper import jobs_reap_stale
 from sync.services.runner import job_run
 
@@ -68,3 +72,17 @@ def sync_import_files_purge_task() -> list[str]:
     if deleted:
         logger.info("sync: deleted %s old import files", len(deleted))
     return deleted
+
+
+@shared_task(name="sync.start_enrichment_job", ignore_result=True)
+def sync_enrichment_job_start_task(kind: str) -> int | None:
+    """Periodic (``setup_periodic_tasks``): start a scheduled enrichment job of ``kind`` with
+    its scheduled selection (``sync.kinds_enrichment.scheduled_params``, read from the settings
+    now). Nothing when Spotify is not configured; the active job when one is running."""
+    if not spotify_configured():
+        logger.info("sync: %s not started, Spotify is not configured", kind)
+        return None
+    request = job_create(kind=kind, params=scheduled_params(kind), trigger=JobTrigger.SCHEDULE)
+    if request.already_active:
+        logger.info("sync: %s already active as job %s", kind, request.job.pk)
+    return request.job.pk

@@ -279,3 +279,12 @@ METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 SPOTIFY_MATCH_ACCEPT = env.float("SPOTIFY_MATCH_ACCEPT", default=0.85)
 SPOTIFY_MATCH_MARGIN = env.float("SPOTIFY_MATCH_MARGIN", default=0.08)
 SPOTIFY_MATCH_FLOOR = env.float("SPOTIFY_MATCH_FLOOR", default=0.55)
+
+# --- Enrichment: jobs -----------------------------------------------------------------------
+# See docs/enrichment.md. A song's Spotify fields are refreshed once older than this many days.
+SPOTIFY_REFRESH_AFTER_DAYS = env.int("SPOTIFY_REFRESH_AFTER_DAYS", default=30)
+# The nightly refresh and the hourly match take at most this many songs a run, so that a
+# development-mode app (one call a track) stays inside the job time limit; the rest waits for
+# the next run, oldest first.
+SPOTIFY_REFRESH_NIGHTLY_LIMIT = env.int("SPOTIFY_REFRESH_NIGHTLY_LIMIT", default=5000)
+SPOTIFY_MATCH_HOURLY_LIMIT = env.int("SPOTIFY_MATCH_HOURLY_LIMIT", default=1000)

@@ -7,9 +7,28 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from sync.schedule import MANAGED_PREFIX, PERIODIC_TASKS
+from sync.schedule import MANAGED_PREFIX, PERIODIC_TASKS, PeriodicEntry
+
+
+def _schedule(entry: PeriodicEntry) -> tuple[IntervalSchedule | None, CrontabSchedule | None]:
+    """The interval or the crontab row (UTC) the entry runs on."""
+    if entry.crontab:
+        minute, hour, day_of_month, month_of_year, day_of_week = entry.crontab.split()
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month_of_year,
+            day_of_week=day_of_week,
+            timezone="UTC",
+        )
+        return None, crontab
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=entry.every_seconds, period=IntervalSchedule.SECONDS
+    )
+    return interval, None
 
 
 class Command(BaseCommand):
@@ -22,15 +41,13 @@ class Command(BaseCommand):
         declared = {entry.row_name for entry in PERIODIC_TASKS}
         with transaction.atomic():
             for entry in PERIODIC_TASKS:
-                interval, _ = IntervalSchedule.objects.get_or_create(
-                    every=entry.every_seconds, period=IntervalSchedule.SECONDS
-                )
+                interval, crontab = _schedule(entry)
                 _, created = PeriodicTask.objects.update_or_create(
                     name=entry.row_name,
                     defaults={
                         "task": entry.task,
                         "interval": interval,
-                        "crontab": None,
+                        "crontab": crontab,
                         "solar": None,
                         "clocked": None,
                         "kwargs": json.dumps(entry.kwargs),
@@ -40,7 +57,7 @@ class Command(BaseCommand):
                     },
                 )
                 verb = "created" if created else "updated"
-                self.stdout.write(f"{verb}: {entry.row_name} (every {entry.every_seconds} s)")
+                self.stdout.write(f"{verb}: {entry.row_name} ({entry.when})")
             stale = PeriodicTask.objects.filter(name__startswith=MANAGED_PREFIX).exclude(
                 name__in=declared
             )

@@ -8,24 +8,17 @@ transient errors after their backoff; the exit status is non-zero if the job fai
 from __future__ import annotations
 
 import json
-import socket
-import sys
-import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from core.exceptions import ApplicationError
-from sync.models import JobStatus, JobTrigger, SyncJob
+from sync.management.foreground import job_report_started, job_run_foreground, job_start
+from sync.models import JobStatus
 from sync.params import ImportFileField
 from sync.registry import JobKind, all_kinds, get_kind
-from sync.services.context import ProgressSnapshot
 from sync.services.import_files import import_file_resolve_local
-from sync.services.jobs import job_create
-from sync.services.runner import job_run
-from sync.tasks import sync_job_run_task
 
 
 class Command(BaseCommand):
@@ -52,65 +45,19 @@ class Command(BaseCommand):
         try:
             kind = get_kind(options["kind"])
             params = _stage_files(kind, _parse_params(options["param"]))
-            target = _find_user(options["target_user"])
-            request = job_create(
-                kind=kind.name,
-                params=params,
-                trigger=JobTrigger.COMMAND,
-                target_user=target,
-                enqueue=options["enqueue"],
-            )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        job = request.job
-        if not request.created:
-            self.stderr.write(
-                f"A {job.kind} job is already active: #{job.pk} ({job.status}); "
-                "not starting another."
-            )
-            self.stdout.write(str(job.pk))
-            return
-        if options["enqueue"]:
-            if sync_job_run_task.app.conf.task_always_eager:
-                self.stderr.write("No broker configured (embedded default): it ran in-process.")
-            else:
-                self.stderr.write(f"Enqueued {job.kind}; follow it with: manage.py sync_status ID")
-            self.stdout.write(str(job.pk))
-            return
-        self._run_here(job, show_progress=not options["no_progress"])
-
-    def _run_here(self, job: SyncJob, *, show_progress: bool) -> None:
-        bar = tqdm(
-            desc=f"job #{job.pk} {job.kind}",
-            unit="item",
-            disable=not show_progress,
-            file=sys.stderr,
+        request = job_start(
+            kind=kind.name,
+            params=params,
+            enqueue=options["enqueue"],
+            target_user=_find_user(options["target_user"]),
         )
-
-        def on_progress(snapshot: ProgressSnapshot) -> None:
-            if snapshot.total is not None and bar.total != snapshot.total:
-                bar.total = snapshot.total
-            bar.n = snapshot.done
-            if snapshot.failed:
-                bar.set_postfix(failed=snapshot.failed, refresh=False)
-            bar.refresh()
-
-        worker = f"sync_run@{socket.gethostname()}"
-        try:
-            while True:
-                outcome = job_run(
-                    job_id=job.pk, worker=worker, listener=on_progress, schedule_retry=False
-                )
-                if outcome.retry_in is None:
-                    break
-                bar.write(
-                    f"{outcome.error_code}: {outcome.error_message}; "
-                    f"retrying in {outcome.retry_in:.1f} s"
-                )
-                time.sleep(outcome.retry_in)
-        finally:
-            bar.close()
-        job.refresh_from_db()
+        if job_report_started(
+            request, enqueue=options["enqueue"], stdout=self.stdout, stderr=self.stderr
+        ):
+            return
+        job = job_run_foreground(request.job, show_progress=not options["no_progress"])
         self.stdout.write(f"Job #{job.pk} {job.kind}: {job.status}")
         if job.result:
             self.stdout.write(json.dumps(job.result, indent=2, sort_keys=True))
