@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html
 
+from catalog.enrichment.match import song_match_set_by_hand
 from catalog.models import Album, Artist, Song, SongArtist
 from catalog.services import song_artists_refresh
 
@@ -123,6 +124,9 @@ class SongAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         song_artists_refresh(song=form.instance)
+        if "spotify_id" in form.changed_data:
+            # A Spotify id set (or cleared) by hand: automatic matching leaves it alone.
+            song_match_set_by_hand(song=form.instance, user=request.user)
 
 
 @admin.register(Artist)

@@ -135,13 +135,34 @@ def song_match_accept(*, song: Song, spotify_id: str, user: Reviewer) -> None:
 
 
 def song_match_reject(*, song: Song, user: Reviewer) -> None:
-    """A reviewer rejects every candidate: the song is not on Spotify (kept by later runs)."""
+    """A reviewer rejects every candidate: the song is not on Spotify (kept by later runs).
+
+    A song still linked to one of the rejected tracks (an earlier automatic match) loses that
+    link: a person said it is not this song's track.
+    """
     with transaction.atomic():
         locked = Song.objects.select_for_update().get(pk=song.pk)
         stored = SongMatch.objects.filter(song_id=song.pk).first()
         evidence: dict[str, Any] = dict(stored.evidence) if stored else {}
+        rejected = {c.get("spotify_id") for c in evidence.get("candidates", [])}
+        if locked.spotify_id and locked.spotify_id in rejected:
+            evidence["unlinked_spotify_id"] = locked.spotify_id
+            Song.objects.filter(pk=locked.pk).update(
+                spotify_id=None, spotify_uri=None, preview_url=None, spotify_synced_at=None
+            )
         evidence["decision"] = {"rejected": True, "by": _username(user)}
         _record(locked, status=NO_MATCH, confidence=None, evidence=evidence, manual=True,
+                user=user)  # fmt: skip
+
+
+def song_match_set_by_hand(*, song: Song, user: Reviewer) -> None:
+    """A person set or cleared the song's Spotify id by hand (the song admin): record it as a
+    manual decision, so that automatic runs leave the song alone."""
+    evidence: dict[str, Any] = {"decision": {"edited": song.spotify_id, "by": _username(user)}}
+    status = MATCHED if song.spotify_id else NO_MATCH
+    with transaction.atomic():
+        locked = Song.objects.select_for_update().get(pk=song.pk)
+        _record(locked, status=status, confidence=None, evidence=evidence, manual=True,
                 user=user)  # fmt: skip
 
 

@@ -51,3 +51,33 @@ def test_removing_an_artist_in_the_admin_updates_the_song_s_names_and_search_tex
     song.refresh_from_db()
     assert (song.artist_names, song.artists_norm) == ("Beyoncé", "beyonce")
     assert song.identity_key == key  # a song keeps its key when edited
+
+
+def test_a_spotify_id_set_in_the_admin_is_a_manual_decision(client, staff_user):
+    from catalog.enrichment.match import song_match
+    from catalog.models import SongMatch
+
+    # Given a song without a Spotify id
+    song = SongFactory(title="Crazy in Love", artists=["Beyoncé"])
+    link = song.song_artists.get()
+    client.force_login(staff_user)
+    form = {
+        "title": song.title, "album": "", "duration_ms": "", "isrc": "", "release_date": "",
+        "release_date_precision": "", "release_year": "", "explicit": "unknown",
+        "spotify_id": "5IVuqXILoxVWvWEPm82Jxr", "spotify_uri": "", "album_image_url": "",
+        "popularity": "", "preview_url": "", "audio_features": "null",
+        "match_status": "unmatched", "match_confidence": "",
+        "song_artists-TOTAL_FORMS": "1", "song_artists-INITIAL_FORMS": "1",
+        "song_artists-MIN_NUM_FORMS": "0", "song_artists-MAX_NUM_FORMS": "1000",
+        "song_artists-0-id": str(link.pk), "song_artists-0-song": str(song.pk),
+        "song_artists-0-artist": str(link.artist_id), "song_artists-0-position": "0",
+    }  # fmt: skip
+    # When an operator sets its Spotify id by hand
+    response = client.post(reverse("admin:catalog_song_change", args=[song.pk]), form)
+    assert response.status_code == 302
+    # Then that is a person's decision, and automatic matching leaves the song alone
+    match = SongMatch.objects.get(song=song)
+    assert match.manual and match.decided_by == staff_user and match.status == "matched"
+    song.refresh_from_db()
+    assert song_match(song=song, client=None) is None  # type: ignore[arg-type]
+    assert song.spotify_id == "5IVuqXILoxVWvWEPm82Jxr"

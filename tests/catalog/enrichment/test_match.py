@@ -252,3 +252,32 @@ def test_each_decision_is_counted_in_the_metrics(spotify_catalog):
     before = _decisions("matched")
     song_match(song=halo_song(), client=SpotifyClient.for_app())
     assert _decisions("matched") == before + 1
+
+
+def test_rejecting_unlinks_a_rejected_track_an_earlier_run_gave_the_song(
+    spotify_catalog, staff_user
+):
+    # Given a song an automatic run linked to a track, and later sent to review
+    spotify_catalog(HALO, HALO_SINGLE)
+    song = halo_song(album=None, duration_ms=None, spotify_id=HALO["id"])
+    SongMatch.objects.create(
+        song=song, status="needs_review", decided_at=song.created_at,
+        evidence={"candidates": [{"spotify_id": HALO["id"]}, {"spotify_id": HALO_SINGLE["id"]}]},
+    )  # fmt: skip
+    # When a person rejects every candidate
+    song_match_reject(song=song, user=staff_user)
+    # Then the song no longer links to the rejected track, and the evidence says it did
+    song.refresh_from_db()
+    assert song.spotify_id is None and song.spotify_uri is None
+    assert SongMatch.objects.get(song=song).evidence["unlinked_spotify_id"] == HALO["id"]
+
+
+def test_a_spotify_id_another_source_gave_is_kept_on_reject(spotify_catalog, staff_user):
+    song = halo_song(spotify_id="1" * 22)
+    SongMatch.objects.create(
+        song=song, status="needs_review", decided_at=song.created_at,
+        evidence={"candidates": [{"spotify_id": HALO["id"]}]},
+    )  # fmt: skip
+    song_match_reject(song=song, user=staff_user)
+    song.refresh_from_db()
+    assert song.spotify_id == "1" * 22
