@@ -31,6 +31,7 @@ from catalog.enrichment.selection import (
     songs_without_audio_features,
 )
 from catalog.models import Song
+from catalog.readahead import chunked
 from spotify_integration.client import SpotifyClient, count_spotify_calls
 from spotify_integration.exceptions import SpotifyForbiddenByAppMode
 from spotify_integration.metrics import SpotifyCallCounter
@@ -170,7 +171,7 @@ def spotify_match_run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]
     with count_spotify_calls() as calls:
         meter = _CallMeter(ctx, calls)
         try:
-            for batch in _chunks(ids, MATCH_BATCH_SIZE):
+            for batch in chunked(ids, MATCH_BATCH_SIZE):
                 songs = (
                     Song.objects.filter(pk__in=batch)
                     .select_related("album")
@@ -198,17 +199,6 @@ def spotify_match_run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]
         "calls_by_endpoint": web_api_calls(calls),
         "stopped": stopped,
     }
-
-
-def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
-    batch: list[int] = []
-    for song_id in ids:
-        batch.append(song_id)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 # --- spotify_refresh -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ whose match a person decided, refresh only fills fields that are empty.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from catalog.enrichment.calls import add_calls
 from catalog.models import MatchStatus, Song
+from catalog.readahead import chunked
 from core.parsing import is_spotify_id
 from spotify_integration.client import SpotifyClient, count_spotify_calls
 from spotify_integration.client.api import TRACKS_BATCH_SIZE
@@ -127,17 +128,6 @@ def track_fields(song: Song, track: dict[str, Any], *, manual: bool) -> list[str
     return changed
 
 
-def _batches(song_ids: Iterable[int], size: int) -> Iterator[list[int]]:
-    batch: list[int] = []
-    for song_id in song_ids:
-        batch.append(song_id)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def songs_refresh(
     *,
     song_ids: Iterable[int],
@@ -155,7 +145,7 @@ def songs_refresh(
     report = RefreshReport()
     started = time.monotonic()
     size = batch_size or refresh_batch_size()
-    for ids in _batches(song_ids, size):
+    for ids in chunked(song_ids, size):
         songs = list(Song.objects.filter(pk__in=ids).only("id", "spotify_id").order_by("id"))
         report.songs += len(songs)
         callable_songs = [s for s in songs if is_spotify_id(s.spotify_id)]
