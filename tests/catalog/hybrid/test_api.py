@@ -265,3 +265,19 @@ def test_filters_apply_to_spotify_results(api_client, spotify_search):
     for params in ({"year_max": 2000}, {"artist": "adele"}, {"has_spotify_id": "false"}):
         body = api_client.get(SEARCH, {"q": "halo", "spotify": "always", **params}).json()
         assert body["results"] == [], params
+
+
+def test_latency_and_cache_use_are_counted(api_client, spotify_search):
+    from core import metrics
+
+    metrics.metrics_store().clear()
+    spotify_search(halo())
+    api_client.get(SEARCH, {"q": "halo", "spotify": "always"})
+    api_client.get(SEARCH, {"q": "halo", "spotify": "always"})
+
+    figures = metrics.metrics_store().read()
+    cache_use = figures["encore_search_spotify_cache"]
+    assert cache_use == {'["search","miss"]': 1.0, '["search","hit"]': 1.0}
+    latency = figures["encore_search_duration_seconds"]
+    assert latency['count|["spotify","ok"]'] == 1 and latency['count|["spotify","cached"]'] == 1
+    assert latency['count|["local","ok"]'] == 2
