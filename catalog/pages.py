@@ -2,7 +2,8 @@
 
 With JavaScript the page searches as you type through ``GET /api/songs/search/``
 (``catalog/static/catalog/search.js``); without it the form GETs ``/?q=…`` and this view renders
-the same results server-side, from the same response dict the API sends, so both read alike.
+the same results server-side from the dict the API sends (``hybrid_response_data``), so both
+read alike. ``spotify=auto|always|never`` passes through as in the API.
 """
 
 from __future__ import annotations
@@ -13,34 +14,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from catalog.search import SearchFilters, song_search
-from catalog.serializers import SearchResponseSerializer, SongSearchInputSerializer
+from catalog.hybrid import default_mode, hybrid_response_data, hybrid_search
+from catalog.search import SearchFilters
+from catalog.serializers import SongSearchInputSerializer
 
 PAGE_SIZE = 20
 # Statuses of ``sources.spotify`` that mean Spotify was wanted but did not answer.
 SPOTIFY_UNAVAILABLE = frozenset({"timeout", "rate_limited", "circuit_open", "error"})
-
-
-def _search_data(*, query: str, limit: int) -> dict[str, Any]:
-    """The API's response body for this query (the local search)."""
-    filters = SearchFilters()
-    result = song_search(query=query, filters=filters, limit=limit, offset=0)
-    body = {
-        "query": {
-            "q": query,
-            "normalized": result.normalized,
-            "terms": result.terms,
-            "filters": filters.as_dict(),
-        },
-        "total": result.total,
-        "total_is_exact": result.total_is_exact,
-        "has_more": len(result.results) < result.total or not result.total_is_exact,
-        "limit": limit,
-        "offset": 0,
-        "took_ms": result.took_ms,
-        "results": result.results,
-    }
-    return dict(SearchResponseSerializer(body).data)
 
 
 def _first_error(errors: dict[str, Any]) -> str:
@@ -58,12 +38,22 @@ def search_page(request: HttpRequest) -> HttpResponse:
     message and a 400, never a 500.
     """
     query = request.GET.get("q", "")
+    mode = request.GET.get("spotify")
     context: dict[str, Any] = {"q": query, "data": None, "error": None, "spotify_note": False}
     status = 200
     if query.strip():
-        serializer = SongSearchInputSerializer(data={"q": query, "limit": PAGE_SIZE})
+        given = {"q": query, "limit": PAGE_SIZE, **({"spotify": mode} if mode else {})}
+        serializer = SongSearchInputSerializer(data=given)
         if serializer.is_valid():
-            data = _search_data(query=serializer.validated_data["q"], limit=PAGE_SIZE)
+            params = serializer.validated_data
+            result = hybrid_search(
+                query=params["q"],
+                filters=SearchFilters(),
+                limit=PAGE_SIZE,
+                offset=0,
+                spotify=params.get("spotify") or default_mode(),
+            )
+            data = hybrid_response_data(result)
             spotify = (data.get("sources") or {}).get("spotify") or {}
             context["data"] = data
             context["spotify_note"] = spotify.get("status") in SPOTIFY_UNAVAILABLE

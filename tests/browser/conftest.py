@@ -72,3 +72,63 @@ def screenshot(page):
         return path
 
     return take
+
+
+def _forget_spotify_state() -> None:
+    """This worker's cache (app token, cached searches, the breaker) and the budget."""
+    from django.core.cache import cache
+
+    from spotify_integration.client import endpoint_memory_clear
+    from spotify_integration.ratelimit import spotify_limiter
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")  # this xdist worker's prefix only, never FLUSHDB
+    else:
+        cache.clear()
+    endpoint_memory_clear()
+    spotify_limiter().reset()
+
+
+@pytest.fixture
+def fake_spotify(settings) -> Iterator[Any]:
+    """bench's fake Spotify on a local port, with one track the demo catalog lacks; searches
+    ask Spotify (``auto``). ``settings`` changes are process-wide, so the live server's thread
+    sees them."""
+    from bench.fake_catalog import track_object
+    from bench.fake_spotify import FakeSpotify
+
+    fake = FakeSpotify(
+        tracks=[
+            track_object(
+                name="Zyxophone Nights",
+                artists=["Quillon Varga"],
+                album="Glass Harbour",
+                duration_ms=201_000,
+                release_date="2024-03-01",
+            )
+        ]
+    )
+    settings.SPOTIFY_API_URL, settings.SPOTIFY_ACCOUNTS_URL = fake.start()
+    settings.SEARCH_SPOTIFY_DEFAULT = "auto"
+    # A cold start (token, then search) on a busy CI machine: room beyond the 300 ms default.
+    settings.SEARCH_SPOTIFY_BUDGET_MS = 5000
+    _forget_spotify_state()
+    yield fake
+    fake.stop()
+    _forget_spotify_state()
+
+
+@pytest.fixture
+def spotify_down(settings) -> Iterator[None]:
+    """Spotify refuses connections: a port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.SPOTIFY_API_URL = f"http://127.0.0.1:{port}/v1/"
+    settings.SPOTIFY_ACCOUNTS_URL = f"http://127.0.0.1:{port}/"
+    settings.SEARCH_SPOTIFY_DEFAULT = "auto"
+    _forget_spotify_state()
+    yield
+    _forget_spotify_state()

@@ -69,6 +69,19 @@ def test_bad_input_gets_a_clear_message_not_a_500(client, q, message):
     assert message in html
 
 
+def test_a_bad_spotify_mode_gets_a_clear_message(client):
+    response = client.get("/", {"q": "queen", "spotify": "sometimes"})
+    assert response.status_code == 400
+    assert "spotify: " in response.content.decode()
+
+
+def test_spotify_never_keeps_the_page_local(client, demo_catalog, settings):
+    settings.SEARCH_SPOTIFY_DEFAULT = "always"
+    html = client.get("/", {"q": "waterloo", "spotify": "never"}).content.decode()
+    assert '<span class="title">Waterloo</span>' in html
+    assert "from Spotify" not in html
+
+
 def test_only_get_is_allowed(client):
     assert client.post("/", {"q": "queen"}).status_code == 405
 
@@ -99,7 +112,8 @@ def test_spotify_results_carry_the_badge_and_the_link(client, monkeypatch):
         },
     }
     data = {"total": 1, "total_is_exact": True, "results": [hit]}
-    monkeypatch.setattr(pages, "_search_data", lambda **kw: data)
+    monkeypatch.setattr(pages, "hybrid_search", lambda **kw: None)
+    monkeypatch.setattr(pages, "hybrid_response_data", lambda result: data)
     html = client.get("/", {"q": "only on spotify"}).content.decode()
     assert '<span class="badge">from Spotify</span>' in html
     assert 'href="https://open.spotify.com/track/abc"' in html

@@ -14,6 +14,8 @@
   var empty = document.getElementById("empty");
   var errorLine = document.getElementById("error");
   var note = document.getElementById("spotify-note");
+  // spotify=auto|always|never, when the page was opened with one, goes with every search.
+  var mode = new URLSearchParams(window.location.search).get("spotify");
   var timer = null;
   var pending = null;
   var selected = -1;
@@ -137,7 +139,10 @@
   function remember(q) {
     var current = urlQuery();
     if (q === current) return;
-    var url = q ? "/?q=" + encodeURIComponent(q) : "/";
+    var params = new URLSearchParams();
+    if (q) params.set("q", q);
+    if (mode) params.set("spotify", mode);
+    var url = params.toString() ? "/?" + params.toString() : "/";
     var typingOn = current && q && (q.indexOf(current) === 0 || current.indexOf(q) === 0);
     if (typingOn) window.history.replaceState({ q: q }, "", url);
     else window.history.pushState({ q: q }, "", url);
@@ -151,6 +156,7 @@
     if (!q) { clearResults(); return; }
     pending = new AbortController();
     var params = new URLSearchParams({ q: q, limit: String(LIMIT) });
+    if (mode) params.set("spotify", mode);
     fetch("/api/songs/search/?" + params.toString(), {
       headers: { Accept: "application/json" },
       signal: pending.signal,
