@@ -1,6 +1,7 @@
 """Headless Chromium (Debian's ``chromium``) driven by Playwright, against pytest-django's
 ``live_server``. Playwright never downloads a browser here: it launches the system one.
 
+Each module marks its tests ``browser`` (CI runs them as their own step: ``pytest -m browser``).
 Without chromium or the playwright package the tests skip and say which is missing (in CI,
 where nothing may skip, that is a failure: ``.ci/run`` installs both).
 """
@@ -28,12 +29,6 @@ def _missing() -> str | None:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set ENCORE_CHROMIUM)"
     return None
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.is_relative_to(Path(__file__).parent):
-            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
