@@ -66,6 +66,7 @@ def screenshot(page):
         page.screenshot(path=str(path), full_page=True)
         return path
 
+    take.folder = SCREENSHOTS  # type: ignore[attr-defined]
     return take
 
 
@@ -114,9 +115,14 @@ def fake_spotify(settings) -> Iterator[Any]:
 
 
 @pytest.fixture
-def spotify_down(settings) -> Iterator[None]:
-    """Spotify refuses connections: a port nothing listens on."""
+def spotify_down(settings, monkeypatch) -> Iterator[None]:
+    """Spotify refuses connections: a port nothing listens on. No backoff between the
+    client's retries, so the late Spotify call ends within the test (its log with it)."""
     import socket
+
+    from spotify_integration.client import http as spotify_http
+
+    monkeypatch.setattr(spotify_http, "RETRY_BACKOFF_SECONDS", 0)
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

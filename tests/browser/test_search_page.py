@@ -85,3 +85,20 @@ def test_readable_on_a_narrow_screen(page, demo_catalog, screenshot):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360
     screenshot("narrow-screen")
+
+
+def test_without_javascript_the_form_gets_server_rendered_results(
+    browser, live_server, demo_catalog, screenshot
+):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        plain = context.new_page()
+        plain.goto("/")
+        plain.get_by_label("Search songs").fill("bohemain rapsody")
+        plain.get_by_role("button", name="Search").click()
+        plain.wait_for_url("**/?q=bohemain+rapsody")
+        assert plain.locator(FIRST_TITLE).inner_text() == "Bohemian Rhapsody"
+        assert "1 result" in plain.locator("#status").inner_text()
+        plain.screenshot(path=str(screenshot.folder / "no-javascript.png"), full_page=True)
+    finally:
+        context.close()
