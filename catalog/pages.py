@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from catalog.hybrid import default_mode, hybrid_response_data, hybrid_search
 from catalog.search import SearchFilters
@@ -30,7 +30,7 @@ def _first_error(errors: dict[str, Any]) -> str:
     return f"{label}: {message}"
 
 
-@require_GET
+@require_safe
 def search_page(request: HttpRequest) -> HttpResponse:
     """``/`` and ``/?q=…``: the search box, and the results when there is a query.
 

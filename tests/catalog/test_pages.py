@@ -82,7 +82,8 @@ def test_spotify_never_keeps_the_page_local(client, demo_catalog, settings):
     assert "from Spotify" not in html
 
 
-def test_only_get_is_allowed(client):
+def test_only_get_and_head_are_allowed(client):
+    assert client.head("/").status_code == 200
     assert client.post("/", {"q": "queen"}).status_code == 405
 
 
