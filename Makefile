@@ -1,13 +1,14 @@
 # `make run`: the embedded default (SQLite, in-process cache, eager tasks) with the demo catalog.
 # `make test`: the whole suite; uses PostgreSQL/Redis from DATABASE_URL/REDIS_URL, or on their
 # default local ports when they answer there.
+# `make test-browser`: only the browser tests (needs Debian's chromium; they skip without it).
 # `make lint`: ruff (lint and format) and mypy over the apps, as CI runs them.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_SIZE ?= 20000
 
-.PHONY: run test install lint format bench-search bench-import clean
+.PHONY: run test test-browser install lint format bench-search bench-import clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -24,11 +25,14 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_catalog --size $(DEMO_SIZE)
 	$(BIN)/python manage.py ensure_admin
-	@echo "Encore on http://127.0.0.1:8000  (admin: /admin/  API docs: /api/docs/  search: /api/songs/search/?q=queen)"
+	@echo "Encore on http://127.0.0.1:8000  (search page: /  admin: /admin/  API docs: /api/docs/  search API: /api/songs/search/?q=queen)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install
 	$(BIN)/pytest -n 2
+
+test-browser: install
+	$(BIN)/pytest -m browser
 
 lint: install
 	$(BIN)/ruff check .
