@@ -9,6 +9,10 @@ from catalog.models import MatchStatus, Song
 from catalog.records import release_date_text
 
 MAX_QUERY = 200
+# What happened to hybrid search's Spotify leg (catalog.hybrid.service.STATUSES).
+SPOTIFY_STATUSES = [
+    "ok", "cached", "skipped", "timeout", "rate_limited", "circuit_open", "not_configured", "error"
+]  # fmt: skip
 
 
 _DATETIME = serializers.DateTimeField()
@@ -132,12 +136,64 @@ class SongSerializer(serializers.ModelSerializer):
         return release_date_text(song.release_date, song.release_date_precision)
 
 
-class SearchHitSerializer(serializers.Serializer):
-    score = serializers.FloatField()
-    song = SongSerializer()
+class SearchArtistSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="null: not in the catalog")
+    name = serializers.CharField()
+    spotify_id = serializers.CharField(allow_null=True)
 
-    def to_representation(self, hit) -> dict:
-        return {"score": hit.score, "song": SongSerializer().to_representation(hit.song)}
+
+class SearchAlbumSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="null: not in the catalog")
+    title = serializers.CharField()
+    spotify_id = serializers.CharField(allow_null=True)
+
+
+class SearchSongSerializer(SongSerializer):
+    """A search result's song: a catalog song, or a Spotify track in the same shape with the
+    catalog's fields null (documentation only; catalog.hybrid.response builds it)."""
+
+    id = serializers.IntegerField(allow_null=True, help_text="null: a Spotify result")
+    # Nullable ids where SongSerializer has the catalog's: narrower types are the point.
+    artists = SearchArtistSerializer(many=True)  # type: ignore[assignment]
+    album = SearchAlbumSerializer(allow_null=True)  # type: ignore[assignment]
+    match_status = serializers.ChoiceField(choices=MatchStatus.choices, allow_null=True)
+    match_confidence = serializers.FloatField(allow_null=True)
+    created_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta(SongSerializer.Meta):
+        pass
+
+
+class SearchHitSerializer(serializers.Serializer):
+    score = serializers.FloatField(
+        allow_null=True, help_text="Local relevance; null for a Spotify result (Spotify's order)"
+    )
+    # The field named "source" shadows Field.source only for the type checker.
+    source = serializers.ChoiceField(choices=["local", "spotify"])  # type: ignore[assignment]
+    in_catalog = serializers.BooleanField(
+        help_text="False: a Spotify track the catalog lacks (staff can add it)"
+    )
+    song = SearchSongSerializer()
+
+
+class LocalSourceSerializer(serializers.Serializer):
+    took_ms = serializers.FloatField()
+    total = serializers.IntegerField()
+
+
+class SpotifySourceSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=SPOTIFY_STATUSES,
+        help_text="What happened to the Spotify leg (docs/search.md, Hybrid search)",
+    )
+    took_ms = serializers.FloatField()
+    hits = serializers.IntegerField(help_text="Tracks Spotify returned, before deduplication")
+
+
+class SearchSourcesSerializer(serializers.Serializer):
+    local = LocalSourceSerializer()
+    spotify = SpotifySourceSerializer()
 
 
 class SongFilterSerializer(serializers.Serializer):
@@ -159,6 +215,7 @@ class SongFilterSerializer(serializers.Serializer):
 
 class SongSearchInputSerializer(SongFilterSerializer):
     q = serializers.CharField(max_length=MAX_QUERY, trim_whitespace=True)
+    spotify = serializers.ChoiceField(choices=["auto", "always", "never"], required=False)
     limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=100)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
 
@@ -196,3 +253,4 @@ class SearchResponseSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
     took_ms = serializers.FloatField()
     results = SearchHitSerializer(many=True)
+    sources = SearchSourcesSerializer()

@@ -1,4 +1,4 @@
-"""The catalog's REST API: a thin layer over catalog.search and catalog.selectors."""
+"""The catalog's REST API: a thin layer over catalog.hybrid and catalog.selectors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import selectors
-from catalog.search import SearchFilters, song_search
+from catalog.hybrid import default_mode, hybrid_response_data, hybrid_search, server_timing
+from catalog.search import SearchFilters
 from catalog.serializers import (
     SearchResponseSerializer,
     SongListInputSerializer,
@@ -74,10 +75,20 @@ class SongViewSet(viewsets.ReadOnlyModelViewSet):
         description=(
             "Ranks songs by relevance over title, artist names and album. Case and accent "
             "insensitive, prefix matching as you type, typo tolerant (one edit in words of 5+ "
-            "letters, two in 9+), word order free; an exact title ranks first."
+            "letters, two in 9+), word order free; an exact title ranks first. With "
+            "`spotify=auto|always` Spotify's results join the first page, merged and "
+            "deduplicated by recording; `sources` says what each source did, and Spotify "
+            "failing never fails the request (docs/search.md, Hybrid search)."
         ),
         parameters=[
             OpenApiParameter("q", str, required=True, description="1-200 characters"),
+            OpenApiParameter(
+                "spotify",
+                str,
+                enum=["auto", "always", "never"],
+                description="ask Spotify: auto (when the catalog finds few songs or no exact "
+                "title), always, never; default auto when Spotify is configured, else never",
+            ),
             *FILTER_PARAMS,
             OpenApiParameter("limit", int, description="1-100 (default 20)"),
             OpenApiParameter("offset", int, description="0-500 (SEARCH_CANDIDATE_CAP), default 0"),
@@ -95,23 +106,13 @@ class SongViewSet(viewsets.ReadOnlyModelViewSet):
             explicit=params.get("explicit"),
             has_spotify_id=params.get("has_spotify_id"),
         )
-        result = song_search(
-            query=params["q"], filters=filters, limit=params["limit"], offset=params["offset"]
+        result = hybrid_search(
+            query=params["q"],
+            filters=filters,
+            limit=params["limit"],
+            offset=params["offset"],
+            spotify=params.get("spotify") or default_mode(),
         )
-        body = {
-            "query": {
-                "q": params["q"],
-                "normalized": result.normalized,
-                "terms": result.terms,
-                "filters": filters.as_dict(),
-            },
-            "total": result.total,
-            "total_is_exact": result.total_is_exact,
-            "has_more": params["offset"] + len(result.results) < result.total
-            or not result.total_is_exact,
-            "limit": params["limit"],
-            "offset": params["offset"],
-            "took_ms": result.took_ms,
-            "results": result.results,
-        }
-        return Response(SearchResponseSerializer(body).data)
+        response = Response(hybrid_response_data(result))
+        response["Server-Timing"] = server_timing(result)
+        return response

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = 30.0  # after a Redis error, record nothing to Redis for this long
 DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
+SEARCH_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,25 @@ SPECS: dict[str, Spec] = {
             "counter",
             "Spotify match decisions, by outcome (matched, needs_review, no_match, ...).",
             ("outcome",),
+        ),
+        Spec(
+            "encore_search_duration_seconds",
+            "histogram",
+            "Search latency by source (local, spotify, request) and status (ok, cached, ...).",
+            ("source", "status"),
+            SEARCH_BUCKETS,
+        ),
+        Spec(
+            "encore_search_spotify_cache",
+            "counter",
+            "Hybrid search's Spotify cache look-ups, by kind (search, track) and outcome.",
+            ("kind", "outcome"),
+        ),
+        Spec(
+            "encore_circuit_breaker_transitions",
+            "counter",
+            "Circuit breaker state changes, by breaker and the state entered.",
+            ("breaker", "state"),
         ),
     )
 }
@@ -315,6 +335,14 @@ def record_pause(*, reason: str) -> None:
     _counter("encore_spotify_pauses", (reason,))
 
 
+def _histogram(name: str, labels: str, seconds: float) -> dict[str, float]:
+    index = next((i for i, b in enumerate(SPECS[name].buckets) if seconds <= b), None)
+    histogram = {f"sum|{labels}": round(seconds, 6), f"count|{labels}": 1}
+    if index is not None:
+        histogram[f"b{index}|{labels}"] = 1
+    return histogram
+
+
 @_safe
 def record_job(*, kind: str, outcome: str, seconds: float) -> None:
     """A job attempt ended with ``outcome`` after ``seconds``."""
@@ -333,3 +361,26 @@ def record_job(*, kind: str, outcome: str, seconds: float) -> None:
 def record_match_decision(outcome: str) -> None:
     """One match decision of the enrichment (matched, needs_review, no_match, ...)."""
     _counter("encore_match_decisions", (outcome,))
+
+
+@_safe
+def record_search(*, timings: Mapping[tuple[str, str], float]) -> None:
+    """One search: seconds per (source, status), e.g. ("local", "ok"), ("spotify", "timeout")."""
+    name = "encore_search_duration_seconds"
+    histogram: dict[str, float] = {}
+    for (source, status), seconds in timings.items():
+        for key, value in _histogram(name, _field((source, status)), seconds).items():
+            histogram[key] = histogram.get(key, 0) + value
+    metrics_store().add_many({name: histogram})
+
+
+@_safe
+def record_search_cache(*, kind: str, hit: bool) -> None:
+    """A look-up in hybrid search's Spotify cache (``kind``: search, track)."""
+    _counter("encore_search_spotify_cache", (kind, "hit" if hit else "miss"))
+
+
+@_safe
+def record_breaker_transition(*, breaker: str, state: str) -> None:
+    """A circuit breaker entered ``state`` (open, closed)."""
+    _counter("encore_circuit_breaker_transitions", (breaker, state))

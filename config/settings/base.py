@@ -288,3 +288,26 @@ SPOTIFY_REFRESH_AFTER_DAYS = env.int("SPOTIFY_REFRESH_AFTER_DAYS", default=30)
 # the next run, oldest first.
 SPOTIFY_REFRESH_NIGHTLY_LIMIT = env.int("SPOTIFY_REFRESH_NIGHTLY_LIMIT", default=5000)
 SPOTIFY_MATCH_HOURLY_LIMIT = env.int("SPOTIFY_MATCH_HOURLY_LIMIT", default=1000)
+
+# --- Hybrid search (docs/search.md "Hybrid search") ----------------------------------------
+# The mode of GET /api/songs/search/ when the request gives no `spotify` and Spotify is
+# configured (auto, always, never); without Spotify credentials it is always "never".
+SEARCH_SPOTIFY_DEFAULT = env("SEARCH_SPOTIFY_DEFAULT", default="auto")
+if SEARCH_SPOTIFY_DEFAULT not in ("auto", "always", "never"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SEARCH_SPOTIFY_DEFAULT must be 'auto', 'always' or 'never'")
+# `auto` asks Spotify when the local search finds fewer songs than this (or no exact title).
+SEARCH_SPOTIFY_MIN_LOCAL = env.int("SEARCH_SPOTIFY_MIN_LOCAL", default=5)
+# The most a search waits for Spotify, in ms from the start of the request.
+SEARCH_SPOTIFY_BUDGET_MS = env.int("SEARCH_SPOTIFY_BUDGET_MS", default=300)
+# Spotify calls that may run at once in a web process (late ones finish in the background).
+SEARCH_SPOTIFY_WORKERS = env.int("SEARCH_SPOTIFY_WORKERS", default=8)
+# Cache lifetimes: search results (hours), tracks (days), searches Spotify found nothing for.
+SEARCH_SPOTIFY_CACHE_TTL = env.float("SEARCH_SPOTIFY_CACHE_TTL", default=6.0)
+SEARCH_SPOTIFY_TRACK_CACHE_TTL = env.float("SEARCH_SPOTIFY_TRACK_CACHE_TTL", default=7.0)
+SEARCH_SPOTIFY_EMPTY_CACHE_SECONDS = env.int("SEARCH_SPOTIFY_EMPTY_CACHE_SECONDS", default=300)
+# The breaker opens after FAILURES failures or timeouts within WINDOW s, for OPEN_SECONDS s.
+SEARCH_SPOTIFY_BREAKER_FAILURES = env.int("SEARCH_SPOTIFY_BREAKER_FAILURES", default=5)
+SEARCH_SPOTIFY_BREAKER_WINDOW = env.float("SEARCH_SPOTIFY_BREAKER_WINDOW", default=60.0)
+SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS = env.float("SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS", default=30.0)

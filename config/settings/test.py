@@ -52,3 +52,6 @@ SPOTIFY_CLIENT_SECRET = "test-client-secret"
 SPOTIFY_API_URL = "https://api.spotify.test/v1/"
 SPOTIFY_ACCOUNTS_URL = "https://accounts.spotify.test/"
 LOG_FORMAT = "text"
+# Searches stay local unless a test asks for Spotify (spotify=auto|always, or this setting):
+# the suite's searches must not depend on a Spotify answer.
+SEARCH_SPOTIFY_DEFAULT = "never"
