@@ -1,10 +1,10 @@
 """Add a Spotify track to the catalog: what staff do with a Spotify-only search result.
 
-``song_add_from_spotify`` reads the track (the app's client, interactive lane: a person is
-waiting), writes it through the import's upsert (so the song, its album and artists are the
-rows an import of the same track would make) and records the decision as a manual match by
-that person. It is idempotent: a song that already carries the Spotify id is returned as it
-is, without asking Spotify.
+``song_add_from_spotify`` reads the track (hybrid search's cache of the tracks it showed, else
+the app's client on the interactive lane: a person is waiting), writes it through the
+import's upsert (so the song, its album and artists are the rows an import of the same track
+would make) and records the decision as a manual match by that person. It is idempotent: a
+song that already carries the Spotify id is returned as it is, without asking Spotify.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from catalog.enrichment.match import (
     _username,
 )
 from catalog.enrichment.matching import MATCHED, Candidate
+from catalog.hybrid import cached_track
 from catalog.models import Song
 from catalog.records import RowInvalid, SongRecord, parse_record
 from catalog.services import song_records_upsert
@@ -76,7 +77,8 @@ def song_add_from_spotify(
     """The song for Spotify track ``spotify_id``, and whether it was created now.
 
     A song already holding the id is returned unchanged (no Spotify call). Otherwise the track
-    is read and upserted; the song's match becomes ``matched``, decided by ``user`` by hand
+    (from hybrid search's cache when a search returned it lately, else from Spotify) is
+    upserted; the song's match becomes ``matched``, decided by ``user`` by hand
     (so automatic runs leave it alone). Raises ``ValidationFailed`` for a malformed id and the
     client's errors as they are (``SpotifyNotFound``, ``SpotifyNotConfigured``,
     ``SpotifyRateLimited``, ``SpotifyUnavailable`` ...).
@@ -86,8 +88,11 @@ def song_add_from_spotify(
     existing = Song.objects.filter(spotify_id=spotify_id).first()
     if existing is not None:
         return existing, False
-    client = client or SpotifyClient.for_app(lane=Lane.INTERACTIVE)
-    track = client.track(spotify_id)  # outside the transaction: it may wait on the budget
+    # A Spotify-only search result was just shown: its track is in the cache, no call needed.
+    track = cached_track(spotify_id)
+    if track is None:
+        client = client or SpotifyClient.for_app(lane=Lane.INTERACTIVE)
+        track = client.track(spotify_id)  # outside the transaction: it may wait on the budget
     try:
         record = track_to_record(track)
     except RowInvalid as exc:

@@ -186,3 +186,17 @@ def test_the_schema_documents_the_endpoint_and_its_errors(api_client, db):
     ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     request_schema = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     assert request_schema["required"] == ["spotify_id"]
+
+
+def test_a_track_a_search_just_showed_is_added_without_a_call(spotify, staff_user):
+    # Given the track in hybrid search's track cache (a Spotify-only result just shown)
+    from django.core.cache import cache
+
+    from catalog.hybrid.spotify import track_cache_key
+
+    cache.set(track_cache_key(TRACK), full_track(TRACK))
+
+    song, created = song_add_from_spotify(spotify_id=TRACK, user=staff_user)
+
+    assert created is True and song.spotify_id == TRACK
+    assert len(spotify.rsps.calls) == 0
