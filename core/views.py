@@ -12,6 +12,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
+from core.breaker import spotify_breaker
 from core.exceptions import error_body
 from core.metrics import metrics_exposition
 
@@ -42,9 +43,11 @@ def _cache() -> None:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database and the cache both answer, 503 otherwise."""
+    """200 when the database and the cache both answer, 503 otherwise. The Spotify breaker's
+    state is reported too, never failing the check: search works without Spotify."""
     checks = {"database": _check(_database), "cache": _check(_cache)}
     healthy = all(c["ok"] for c in checks.values())
+    checks["spotify_breaker"] = {"ok": True, **spotify_breaker().state().as_dict()}
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
