@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html
 
+from catalog.admin_add import AddFromSpotifyMixin
 from catalog.enrichment.match import song_match_set_by_hand
 from catalog.models import Album, Artist, Song, SongArtist
 from catalog.services import song_artists_refresh
@@ -48,7 +49,7 @@ URL_FIELDS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
 
 
 @admin.register(Song)
-class SongAdmin(admin.ModelAdmin):
+class SongAdmin(AddFromSpotifyMixin, admin.ModelAdmin):
     formfield_overrides = URL_FIELDS
     list_display = [
         "title", "artist_names", "album", "release_year", "duration", "explicit",
