@@ -18,6 +18,28 @@ if os.environ.get("CI"):
             report.longrepr = f"skipped in CI, where nothing may be skipped: {report.longrepr}"
 
 
+def _loopback_works() -> bool:
+    """Whether this machine can serve and reach 127.0.0.1 (not in a bare network namespace)."""
+    import socket
+
+    try:
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen(1)
+            with socket.create_connection(server.getsockname(), timeout=1):
+                return True
+    except OSError:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    marked = [item for item in items if item.get_closest_marker("loopback")]
+    if marked and not _loopback_works():
+        skip = pytest.mark.skip(reason="needs the loopback interface (127.0.0.1), which is down")
+        for item in marked:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient

@@ -12,6 +12,8 @@ from bench.fake_catalog import spotify_id, track_object
 from bench.fake_spotify import FakeSpotify
 from tests.spotify_integration.openapi import validate_response
 
+pytestmark = pytest.mark.loopback
+
 HALO = track_object(
     name="Halo", artists=["Beyoncé"], album="I Am... Sasha Fierce", duration_ms=261_640,
     isrc="USSM10804556", release_date="2008-11-14", popularity=80,

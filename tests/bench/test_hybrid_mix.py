@@ -34,6 +34,7 @@ def test_zipf_draws_repeat_the_popular_queries():
     assert len(counts) < len(draws) / 5
 
 
+@pytest.mark.loopback
 def test_the_closed_port_refuses_connections():
     with (
         pytest.raises(ConnectionRefusedError),

@@ -8,7 +8,7 @@ import pytest
 
 from catalog.models import Song
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.loopback, pytest.mark.django_db(transaction=True)]
 
 FIRST_TITLE = "#result-0 .title"
 
