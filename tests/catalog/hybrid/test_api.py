@@ -305,3 +305,19 @@ def test_the_merged_answer_conforms_to_the_openapi_schema(api_client, spotify_se
     params = schema["paths"]["/api/songs/search/"]["get"]["parameters"]
     spotify = next(p for p in params if p["name"] == "spotify")
     assert sorted(spotify["schema"]["enum"]) == ["always", "auto", "never"]
+
+
+def test_a_hostile_spotify_link_never_reaches_the_page(api_client, spotify_search, client):
+    # Given a Spotify track whose external link is a script: the page puts the link in an
+    # href and navigates to it on Enter, so it would run in Encore's origin
+    track = halo()
+    track["external_urls"] = {"spotify": "javascript:alert(document.cookie)"}
+    spotify_search(track)
+
+    body = api_client.get(SEARCH, {"q": "halo", "spotify": "always"}).json()
+    page = client.get("/", {"q": "halo", "spotify": "always"}).content.decode()
+
+    assert body["results"][0]["song"]["spotify"]["url"] == (
+        f"https://open.spotify.com/track/{track['id']}"
+    )
+    assert "javascript:" not in page
