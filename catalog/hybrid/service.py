@@ -115,12 +115,13 @@ def _wait(future: Future[list[dict[str, Any]]], deadline: float) -> SpotifyLegRe
 
 def _start(normalized: str, pages: int) -> SpotifyLegResult | Future[list[dict[str, Any]]]:
     """The cached answer, a refusal (the breaker), or the running call."""
-    cached = leg.cached_search(normalized, pages)
+    found: dict[int, dict[str, Any]] = {}
+    cached = leg.cached_search(normalized, pages, found=found)
     if cached is not None:
         return SpotifyLegResult(CACHED, hits=len(cached), tracks=cached)
     if not spotify_breaker().allow():
         return SpotifyLegResult(CIRCUIT_OPEN)
-    return leg.submit(normalized, pages)
+    return leg.submit(normalized, pages, found)
 
 
 def _wanted(local: SearchResult, titles: set[str]) -> bool:

@@ -321,3 +321,39 @@ def test_a_hostile_spotify_link_never_reaches_the_page(api_client, spotify_searc
         f"https://open.spotify.com/track/{track['id']}"
     )
     assert "javascript:" not in page
+
+
+def test_a_warm_two_page_search_reads_the_cache_in_one_round_trip(
+    api_client, spotify_search, monkeypatch
+):
+    # Given a search of two Spotify pages, cached by a first request
+    from django.core.cache import cache
+
+    from catalog.hybrid import spotify as leg
+
+    tracks = [
+        track_object(name=f"Song of Night {i}", artists=[f"Band {i}"], album="A",
+                     duration_ms=200_000 + i * 10_000)
+        for i in range(15)
+    ]  # fmt: skip
+    spotify_search(*tracks)
+    api_client.get(SEARCH, {"q": "night", "spotify": "always", "limit": 20})
+    reads: list[str] = []
+
+    class Counting:
+        def __getattr__(self, name: str):
+            if name in ("get", "get_many"):
+                reads.append(name)
+            return getattr(cache, name)
+
+    monkeypatch.setattr(leg, "cache", Counting())
+
+    # When it is searched again
+    body = api_client.get(SEARCH, {"q": "night", "spotify": "always", "limit": 20}).json()
+
+    # Then both pages come from one read of Redis
+    assert (
+        body["sources"]["spotify"]["status"] == "cached"
+        and body["sources"]["spotify"]["hits"] == 15
+    )
+    assert reads == ["get_many"]
