@@ -99,6 +99,9 @@ def _wait(future: Future[list[dict[str, Any]]], deadline: float) -> SpotifyLegRe
     try:
         tracks = future.result(timeout=max(0.0, deadline - time.perf_counter()))
     except FutureTimeout:
+        # Not started yet (every worker is busy with a slow Spotify): nobody will read its
+        # answer, so it must not spend a call of the shared budget and a worker later.
+        future.cancel()
         breaker.failure()
         return SpotifyLegResult(TIMEOUT)
     except SpotifyRateLimited:

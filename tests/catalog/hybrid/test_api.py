@@ -357,3 +357,26 @@ def test_a_warm_two_page_search_reads_the_cache_in_one_round_trip(
         and body["sources"]["spotify"]["hits"] == 15
     )
     assert reads == ["get_many"]
+
+
+def test_a_call_still_queued_when_its_budget_ends_is_never_made(
+    api_client, spotify_search, settings, monkeypatch
+):
+    # Given one worker, busy with a slow Spotify search
+    from concurrent.futures import ThreadPoolExecutor
+
+    from catalog.hybrid import spotify as leg
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    monkeypatch.setattr(leg, "_pool", pool)
+    settings.SEARCH_SPOTIFY_BUDGET_MS = 100
+    asked = spotify_search(halo(), delay=0.6)
+    api_client.get(SEARCH, {"q": "halo", "spotify": "always"})
+
+    # When another search times out while its call waits for the worker
+    body = api_client.get(SEARCH, {"q": "crazy in love", "spotify": "always"}).json()
+    pool.shutdown(wait=True)
+
+    # Then that call is dropped: Spotify was asked once, for the first search only
+    assert body["sources"]["spotify"]["status"] == "timeout"
+    assert [a["q"] for a in asked] == ["halo"]
