@@ -116,12 +116,18 @@ def _wait(future: Future[list[dict[str, Any]]], deadline: float) -> SpotifyLegRe
     return SpotifyLegResult(OK, hits=len(tracks), tracks=tracks)
 
 
-def _start(normalized: str, pages: int) -> SpotifyLegResult | Future[list[dict[str, Any]]]:
-    """The cached answer, a refusal (the breaker), or the running call."""
+def _start(
+    normalized: str, pages: int, *, deadline: float
+) -> SpotifyLegResult | Future[list[dict[str, Any]]]:
+    """The cached answer, a refusal (the breaker, or no budget left), or the running call."""
     found: dict[int, dict[str, Any]] = {}
     cached = leg.cached_search(normalized, pages, found=found)
     if cached is not None:
         return SpotifyLegResult(CACHED, hits=len(cached), tracks=cached)
+    if time.perf_counter() >= deadline:
+        # "auto" after a local search that spent the whole budget: Spotify gets no chance to
+        # answer, so it is not asked, and its timeout is not Spotify's failure (no breaker).
+        return SpotifyLegResult(TIMEOUT)
     if not spotify_breaker().allow():
         return SpotifyLegResult(CIRCUIT_OPEN)
     return leg.submit(normalized, pages, found)
@@ -151,7 +157,7 @@ def hybrid_search(
     if asks and not spotify_configured():
         early, asks = SpotifyLegResult(NOT_CONFIGURED), False
     elif asks and spotify == "always":
-        early = _start(normalized, pages)
+        early = _start(normalized, pages, deadline=deadline)
 
     local_started = time.perf_counter()
     local = song_search(query=query, filters=filters, limit=limit, offset=offset)
@@ -160,7 +166,7 @@ def hybrid_search(
 
     spotify_started = time.perf_counter()
     if early is None and asks and _wanted(local, titles):
-        early = _start(normalized, pages)
+        early = _start(normalized, pages, deadline=deadline)
     if early is None:
         outcome = SpotifyLegResult(SKIPPED)
     elif isinstance(early, Future):

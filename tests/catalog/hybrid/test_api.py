@@ -380,3 +380,27 @@ def test_a_call_still_queued_when_its_budget_ends_is_never_made(
     # Then that call is dropped: Spotify was asked once, for the first search only
     assert body["sources"]["spotify"]["status"] == "timeout"
     assert [a["q"] for a in asked] == ["halo"]
+
+
+def test_a_local_search_that_spends_the_budget_does_not_count_against_spotify(
+    api_client, spotify_search, settings, monkeypatch
+):
+    # Given a local search slower than the whole Spotify budget
+    from catalog.hybrid import service
+
+    settings.SEARCH_SPOTIFY_BUDGET_MS = 20
+    spotify_search(halo())
+    slow_search = service.song_search
+
+    def song_search(**kwargs):
+        time.sleep(0.05)
+        return slow_search(**kwargs)
+
+    monkeypatch.setattr(service, "song_search", song_search)
+
+    # When "auto" then decides Spotify is worth asking, with no time left
+    body = api_client.get(SEARCH, {"q": "halo", "spotify": "auto"}).json()
+
+    # Then Spotify is reported missing, but the breaker does not blame it
+    assert body["sources"]["spotify"]["status"] == "timeout"
+    assert spotify_breaker().state().failures == 0
