@@ -167,6 +167,10 @@ def hybrid_search(
     spotify_started = time.perf_counter()
     if early is None and asks and _wanted(local, titles):
         early = _start(normalized, pages, deadline=deadline)
+    # Whether the search cache was read: _start was called (not a refusal before it).
+    looked_up = early is not None and not (
+        isinstance(early, SpotifyLegResult) and early.status == NOT_CONFIGURED
+    )
     if early is None:
         outcome = SpotifyLegResult(SKIPPED)
     elif isinstance(early, Future):
@@ -197,7 +201,8 @@ def hybrid_search(
             ("local", "ok"): timings["local"] / 1000,
             ("spotify", outcome.status): outcome.took_ms / 1000,
             ("request", outcome.status): took_ms / 1000,
-        }
+        },
+        cache_hit=outcome.status == CACHED if looked_up else None,
     )
     return HybridResult(
         query=query, filters=filters, limit=limit, offset=offset, mode=spotify, local=local,

@@ -93,9 +93,8 @@ def cached_search(
     cached = _cached_pages(normalized, pages)
     if found is not None:
         found.update(cached)
-    tracks = _tracks(cached, pages)
-    record_search_cache(kind="search", hit=tracks is not None)
-    return tracks
+    # Its hit or miss is counted by the caller, with the search's timings (one round trip).
+    return _tracks(cached, pages)
 
 
 def _store(normalized: str, number: int, answer: dict[str, Any]) -> dict[str, Any]:

@@ -285,6 +285,30 @@ def test_latency_and_cache_use_are_counted(api_client, spotify_search):
     assert latency['count|["local","ok"]'] == 2
 
 
+def test_a_warm_search_records_its_metrics_in_one_round_trip(
+    api_client, spotify_search, monkeypatch
+):
+    # Given a search Spotify already answered (metrics go to Redis: a round trip per write)
+    from core import metrics
+
+    spotify_search(halo())
+    api_client.get(SEARCH, {"q": "halo", "spotify": "always"})
+    writes: list[list[str]] = []
+    add_many = metrics.MetricsStore.add_many
+
+    def counting(self, changes):
+        writes.append(sorted(changes))
+        return add_many(self, changes)
+
+    monkeypatch.setattr(metrics.MetricsStore, "add_many", counting)
+
+    # When it is repeated
+    api_client.get(SEARCH, {"q": "halo", "spotify": "always"})
+
+    # Then its latency and its cache hit are one write
+    assert writes == [["encore_search_duration_seconds", "encore_search_spotify_cache"]]
+
+
 def test_the_merged_answer_conforms_to_the_openapi_schema(api_client, spotify_search):
     from tests.catalog.factories import AlbumFactory
     from tests.core.test_openapi import conforms
