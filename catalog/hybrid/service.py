@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,12 +92,19 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-def _wait(future: Future[list[dict[str, Any]]], deadline: float) -> SpotifyLegResult:
+def _wait(call: leg.Fetch, deadline: float) -> SpotifyLegResult:
     """The worker's answer within the budget, as a status; feeds the breaker."""
     breaker = spotify_breaker()
+    future = call.future
     try:
         tracks = future.result(timeout=max(0.0, deadline - time.perf_counter()))
     except FutureTimeout:
+        if call.done:
+            # Spotify answered the first page in time; the second is late. Show what came
+            # (the late page still fills the cache): Spotify is slow-ish, not failing.
+            breaker.success()
+            partial = [track for page in list(call.done) for track in page]
+            return SpotifyLegResult(OK, hits=len(partial), tracks=partial)
         # Not started yet (every worker is busy with a slow Spotify): nobody will read its
         # answer, so it must not spend a call of the shared budget and a worker later.
         future.cancel()
@@ -116,9 +122,7 @@ def _wait(future: Future[list[dict[str, Any]]], deadline: float) -> SpotifyLegRe
     return SpotifyLegResult(OK, hits=len(tracks), tracks=tracks)
 
 
-def _start(
-    normalized: str, pages: int, *, deadline: float
-) -> SpotifyLegResult | Future[list[dict[str, Any]]]:
+def _start(normalized: str, pages: int, *, deadline: float) -> SpotifyLegResult | leg.Fetch:
     """The cached answer, a refusal (the breaker, or no budget left), or the running call."""
     found: dict[int, dict[str, Any]] = {}
     cached = leg.cached_search(normalized, pages, found=found)
@@ -153,7 +157,7 @@ def hybrid_search(
     pages = leg.pages_for(limit)
     # Spotify's results join the first page only; a later page is the catalog's.
     asks = spotify != "never" and bool(normalized) and offset == 0
-    early: SpotifyLegResult | Future[list[dict[str, Any]]] | None = None
+    early: SpotifyLegResult | leg.Fetch | None = None
     if asks and not spotify_configured():
         early, asks = SpotifyLegResult(NOT_CONFIGURED), False
     elif asks and spotify == "always":
@@ -173,7 +177,7 @@ def hybrid_search(
     )
     if early is None:
         outcome = SpotifyLegResult(SKIPPED)
-    elif isinstance(early, Future):
+    elif isinstance(early, leg.Fetch):
         outcome = _wait(early, deadline)
     else:
         outcome = early

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -110,8 +111,20 @@ def _store(normalized: str, number: int, answer: dict[str, Any]) -> dict[str, An
     return page
 
 
+@dataclass
+class Fetch:
+    """A running :func:`fetch`, and the pages it has so far (each page's tracks, in order):
+    when the budget ends during the second page, the first one is still shown."""
+
+    future: Future[list[dict[str, Any]]]
+    done: list[list[dict[str, Any]]]
+
+
 def fetch(
-    normalized: str, pages: int, found: dict[int, dict[str, Any]] | None = None
+    normalized: str,
+    pages: int,
+    found: dict[int, dict[str, Any]] | None = None,
+    done: list[list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """Spotify's tracks for the query, in Spotify's order: the cached pages (``found``, or
     read now) are used, the others asked (a second page only when the first was full).
@@ -128,6 +141,8 @@ def fetch(
                 )
                 page = _store(normalized, number, answer)
             tracks += page["items"]
+            if done is not None:
+                done.append(page["items"])
             if _enough(page, number):
                 break
         return tracks
@@ -137,9 +152,7 @@ def fetch(
         connections.close_all()
 
 
-def submit(
-    normalized: str, pages: int, found: dict[int, dict[str, Any]] | None = None
-) -> Future[list[dict[str, Any]]]:
+def submit(normalized: str, pages: int, found: dict[int, dict[str, Any]] | None = None) -> Fetch:
     """Start :func:`fetch` in the process's worker pool (``SEARCH_SPOTIFY_WORKERS`` threads);
     ``found``: the pages :func:`cached_search` just read."""
     global _pool
@@ -148,4 +161,5 @@ def submit(
             _pool = ThreadPoolExecutor(
                 max_workers=settings.SEARCH_SPOTIFY_WORKERS, thread_name_prefix="hybrid-spotify"
             )
-    return _pool.submit(fetch, normalized, pages, found)
+    done: list[list[dict[str, Any]]] = []
+    return Fetch(_pool.submit(fetch, normalized, pages, found, done), done)
