@@ -364,14 +364,22 @@ def record_match_decision(outcome: str) -> None:
 
 
 @_safe
-def record_search(*, timings: Mapping[tuple[str, str], float]) -> None:
-    """One search: seconds per (source, status), e.g. ("local", "ok"), ("spotify", "timeout")."""
+def record_search(
+    *, timings: Mapping[tuple[str, str], float], cache_hit: bool | None = None
+) -> None:
+    """One search: seconds per (source, status), e.g. ("local", "ok"), ("spotify", "timeout");
+    ``cache_hit``: its look-up in the Spotify search cache, when it made one (counted in the
+    same round trip as the timings, as ``record_search_cache`` would)."""
     name = "encore_search_duration_seconds"
     histogram: dict[str, float] = {}
     for (source, status), seconds in timings.items():
         for key, value in _histogram(name, _field((source, status)), seconds).items():
             histogram[key] = histogram.get(key, 0) + value
-    metrics_store().add_many({name: histogram})
+    changes: dict[str, dict[str, float]] = {name: histogram}
+    if cache_hit is not None:
+        cache_field = _field(("search", "hit" if cache_hit else "miss"))
+        changes["encore_search_spotify_cache"] = {cache_field: 1}
+    metrics_store().add_many(changes)
 
 
 @_safe

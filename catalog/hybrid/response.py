@@ -6,9 +6,8 @@ from typing import Any
 
 from catalog.hybrid.merge import HybridHit
 from catalog.hybrid.service import HybridResult
+from catalog.models import SPOTIFY_TRACK_URL
 from catalog.serializers import SongSerializer, TermSerializer
-
-OPEN_SPOTIFY_TRACK = "https://open.spotify.com/track/"
 
 
 def _year(release: str) -> int | None:
@@ -47,8 +46,9 @@ def spotify_song_data(track: dict[str, Any]) -> dict[str, Any]:
             "preview_url": track.get("preview_url"),
             "audio_features": None,
             "synced_at": None,
-            "url": (track.get("external_urls") or {}).get("spotify")
-            or f"{OPEN_SPOTIFY_TRACK}{track_id}",
+            # Built from the id, never Spotify's external_urls: the page puts it in an href
+            # and navigates to it, so a "javascript:" URL there would run in Encore's origin.
+            "url": f"{SPOTIFY_TRACK_URL}{track_id}",
             "gone": False,
         },
         "match_status": None,

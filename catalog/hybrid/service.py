@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,12 +92,22 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-def _wait(future: Future[list[dict[str, Any]]], deadline: float) -> SpotifyLegResult:
+def _wait(call: leg.Fetch, deadline: float) -> SpotifyLegResult:
     """The worker's answer within the budget, as a status; feeds the breaker."""
     breaker = spotify_breaker()
+    future = call.future
     try:
         tracks = future.result(timeout=max(0.0, deadline - time.perf_counter()))
     except FutureTimeout:
+        if call.done:
+            # Spotify answered the first page in time; the second is late. Show what came
+            # (the late page still fills the cache): Spotify is slow-ish, not failing.
+            breaker.success()
+            partial = [track for page in list(call.done) for track in page]
+            return SpotifyLegResult(OK, hits=len(partial), tracks=partial)
+        # Not started yet (every worker is busy with a slow Spotify): nobody will read its
+        # answer, so it must not spend a call of the shared budget and a worker later.
+        future.cancel()
         breaker.failure()
         return SpotifyLegResult(TIMEOUT)
     except SpotifyRateLimited:
@@ -113,14 +122,19 @@ def _wait(future: Future[list[dict[str, Any]]], deadline: float) -> SpotifyLegRe
     return SpotifyLegResult(OK, hits=len(tracks), tracks=tracks)
 
 
-def _start(normalized: str, pages: int) -> SpotifyLegResult | Future[list[dict[str, Any]]]:
-    """The cached answer, a refusal (the breaker), or the running call."""
-    cached = leg.cached_search(normalized, pages)
+def _start(normalized: str, pages: int, *, deadline: float) -> SpotifyLegResult | leg.Fetch:
+    """The cached answer, a refusal (the breaker, or no budget left), or the running call."""
+    found: dict[int, dict[str, Any]] = {}
+    cached = leg.cached_search(normalized, pages, found=found)
     if cached is not None:
         return SpotifyLegResult(CACHED, hits=len(cached), tracks=cached)
+    if time.perf_counter() >= deadline:
+        # "auto" after a local search that spent the whole budget: Spotify gets no chance to
+        # answer, so it is not asked, and its timeout is not Spotify's failure (no breaker).
+        return SpotifyLegResult(TIMEOUT)
     if not spotify_breaker().allow():
         return SpotifyLegResult(CIRCUIT_OPEN)
-    return leg.submit(normalized, pages)
+    return leg.submit(normalized, pages, found)
 
 
 def _wanted(local: SearchResult, titles: set[str]) -> bool:
@@ -143,11 +157,11 @@ def hybrid_search(
     pages = leg.pages_for(limit)
     # Spotify's results join the first page only; a later page is the catalog's.
     asks = spotify != "never" and bool(normalized) and offset == 0
-    early: SpotifyLegResult | Future[list[dict[str, Any]]] | None = None
+    early: SpotifyLegResult | leg.Fetch | None = None
     if asks and not spotify_configured():
         early, asks = SpotifyLegResult(NOT_CONFIGURED), False
     elif asks and spotify == "always":
-        early = _start(normalized, pages)
+        early = _start(normalized, pages, deadline=deadline)
 
     local_started = time.perf_counter()
     local = song_search(query=query, filters=filters, limit=limit, offset=offset)
@@ -156,10 +170,14 @@ def hybrid_search(
 
     spotify_started = time.perf_counter()
     if early is None and asks and _wanted(local, titles):
-        early = _start(normalized, pages)
+        early = _start(normalized, pages, deadline=deadline)
+    # Whether the search cache was read: _start was called (not a refusal before it).
+    looked_up = early is not None and not (
+        isinstance(early, SpotifyLegResult) and early.status == NOT_CONFIGURED
+    )
     if early is None:
         outcome = SpotifyLegResult(SKIPPED)
-    elif isinstance(early, Future):
+    elif isinstance(early, leg.Fetch):
         outcome = _wait(early, deadline)
     else:
         outcome = early
@@ -187,7 +205,8 @@ def hybrid_search(
             ("local", "ok"): timings["local"] / 1000,
             ("spotify", outcome.status): outcome.took_ms / 1000,
             ("request", outcome.status): took_ms / 1000,
-        }
+        },
+        cache_hit=outcome.status == CACHED if looked_up else None,
     )
     return HybridResult(
         query=query, filters=filters, limit=limit, offset=offset, mode=spotify, local=local,

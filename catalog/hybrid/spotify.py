@@ -18,6 +18,7 @@ import hashlib
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -65,19 +66,36 @@ def _enough(page: dict[str, Any], number: int) -> bool:
     return int(page.get("total") or 0) <= (number + 1) * PAGE_SIZE
 
 
-def cached_search(normalized: str, pages: int) -> list[dict[str, Any]] | None:
-    """The tracks of a cached search (every page it needs), or None: Spotify must be asked."""
+def _cached_pages(normalized: str, pages: int) -> dict[int, dict[str, Any]]:
+    """The cached pages of a search by number, read in one round trip (it is on every
+    search's path)."""
+    keys = {search_cache_key(normalized, number): number for number in range(pages)}
+    return {keys[key]: page for key, page in cache.get_many(list(keys)).items()}
+
+
+def _tracks(found: dict[int, dict[str, Any]], pages: int) -> list[dict[str, Any]] | None:
+    """The tracks of the pages a search needs, when ``found`` holds all of them."""
     tracks: list[dict[str, Any]] = []
     for number in range(pages):
-        page = cache.get(search_cache_key(normalized, number))
+        page = found.get(number)
         if page is None:
-            record_search_cache(kind="search", hit=False)
             return None
         tracks += page["items"]
         if _enough(page, number):
             break
-    record_search_cache(kind="search", hit=True)
     return tracks
+
+
+def cached_search(
+    normalized: str, pages: int, *, found: dict[int, dict[str, Any]] | None = None
+) -> list[dict[str, Any]] | None:
+    """The tracks of a cached search (every page it needs), or None: Spotify must be asked.
+    ``found`` receives the cached pages, for :func:`submit` not to read them again."""
+    cached = _cached_pages(normalized, pages)
+    if found is not None:
+        found.update(cached)
+    # Its hit or miss is counted by the caller, with the search's timings (one round trip).
+    return _tracks(cached, pages)
 
 
 def _store(normalized: str, number: int, answer: dict[str, Any]) -> dict[str, Any]:
@@ -93,20 +111,38 @@ def _store(normalized: str, number: int, answer: dict[str, Any]) -> dict[str, An
     return page
 
 
-def fetch(normalized: str, pages: int) -> list[dict[str, Any]]:
-    """Spotify's tracks for the query, in Spotify's order: cached pages are read, the others
-    asked (a second page only when the first was full). Raises the client's exceptions."""
+@dataclass
+class Fetch:
+    """A running :func:`fetch`, and the pages it has so far (each page's tracks, in order):
+    when the budget ends during the second page, the first one is still shown."""
+
+    future: Future[list[dict[str, Any]]]
+    done: list[list[dict[str, Any]]]
+
+
+def fetch(
+    normalized: str,
+    pages: int,
+    found: dict[int, dict[str, Any]] | None = None,
+    done: list[list[dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    """Spotify's tracks for the query, in Spotify's order: the cached pages (``found``, or
+    read now) are used, the others asked (a second page only when the first was full).
+    Raises the client's exceptions."""
     try:
+        cached = _cached_pages(normalized, pages) if found is None else found
         client = SpotifyClient.for_app()  # the interactive lane: a person is waiting
         tracks: list[dict[str, Any]] = []
         for number in range(pages):
-            page = cache.get(search_cache_key(normalized, number))
+            page = cached.get(number)
             if page is None:
                 answer = client.search_tracks(
                     query=normalized, limit=PAGE_SIZE, offset=number * PAGE_SIZE
                 )
                 page = _store(normalized, number, answer)
             tracks += page["items"]
+            if done is not None:
+                done.append(page["items"])
             if _enough(page, number):
                 break
         return tracks
@@ -116,12 +152,14 @@ def fetch(normalized: str, pages: int) -> list[dict[str, Any]]:
         connections.close_all()
 
 
-def submit(normalized: str, pages: int) -> Future[list[dict[str, Any]]]:
-    """Start :func:`fetch` in the process's worker pool (``SEARCH_SPOTIFY_WORKERS`` threads)."""
+def submit(normalized: str, pages: int, found: dict[int, dict[str, Any]] | None = None) -> Fetch:
+    """Start :func:`fetch` in the process's worker pool (``SEARCH_SPOTIFY_WORKERS`` threads);
+    ``found``: the pages :func:`cached_search` just read."""
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(
                 max_workers=settings.SEARCH_SPOTIFY_WORKERS, thread_name_prefix="hybrid-spotify"
             )
-    return _pool.submit(fetch, normalized, pages)
+    done: list[list[dict[str, Any]]] = []
+    return Fetch(_pool.submit(fetch, normalized, pages, found, done), done)

@@ -203,6 +203,28 @@ def test_a_slow_spotify_costs_the_budget_and_no_more(api_client, spotify_search,
     assert body["sources"]["spotify"]["status"] == "cached"
 
 
+def test_a_second_page_late_for_the_budget_still_shows_the_first(
+    api_client, spotify_search, settings
+):
+    # Given Spotify answering each page within the budget, but not two pages in a row
+    settings.SEARCH_SPOTIFY_BUDGET_MS = 600
+    tracks = [
+        track_object(name=f"Song of Night {i}", artists=[f"Band {i}"], album="A",
+                     duration_ms=200_000 + i * 10_000)
+        for i in range(15)
+    ]  # fmt: skip
+    spotify_search(*tracks, delay=0.4)
+
+    # When a page of 20 wants both of Spotify's pages
+    body = api_client.get(SEARCH, {"q": "night", "spotify": "always", "limit": 20}).json()
+
+    # Then the first page is shown, and Spotify is not blamed for being slow
+    assert body["sources"]["spotify"]["status"] == "ok"
+    assert body["sources"]["spotify"]["hits"] == 10 and len(body["results"]) == 10
+    assert spotify_breaker().state().failures == 0
+    time.sleep(0.5)  # the late page finishes inside the test's mock
+
+
 @pytest.mark.parametrize(
     ("status", "expected", "counts"),
     [(500, "error", 1), (429, "rate_limited", 0)],
@@ -285,6 +307,30 @@ def test_latency_and_cache_use_are_counted(api_client, spotify_search):
     assert latency['count|["local","ok"]'] == 2
 
 
+def test_a_warm_search_records_its_metrics_in_one_round_trip(
+    api_client, spotify_search, monkeypatch
+):
+    # Given a search Spotify already answered (metrics go to Redis: a round trip per write)
+    from core import metrics
+
+    spotify_search(halo())
+    api_client.get(SEARCH, {"q": "halo", "spotify": "always"})
+    writes: list[list[str]] = []
+    add_many = metrics.MetricsStore.add_many
+
+    def counting(self, changes):
+        writes.append(sorted(changes))
+        return add_many(self, changes)
+
+    monkeypatch.setattr(metrics.MetricsStore, "add_many", counting)
+
+    # When it is repeated
+    api_client.get(SEARCH, {"q": "halo", "spotify": "always"})
+
+    # Then its latency and its cache hit are one write
+    assert writes == [["encore_search_duration_seconds", "encore_search_spotify_cache"]]
+
+
 def test_the_merged_answer_conforms_to_the_openapi_schema(api_client, spotify_search):
     from tests.catalog.factories import AlbumFactory
     from tests.core.test_openapi import conforms
@@ -305,3 +351,102 @@ def test_the_merged_answer_conforms_to_the_openapi_schema(api_client, spotify_se
     params = schema["paths"]["/api/songs/search/"]["get"]["parameters"]
     spotify = next(p for p in params if p["name"] == "spotify")
     assert sorted(spotify["schema"]["enum"]) == ["always", "auto", "never"]
+
+
+def test_a_hostile_spotify_link_never_reaches_the_page(api_client, spotify_search, client):
+    # Given a Spotify track whose external link is a script: the page puts the link in an
+    # href and navigates to it on Enter, so it would run in Encore's origin
+    track = halo()
+    track["external_urls"] = {"spotify": "javascript:alert(document.cookie)"}
+    spotify_search(track)
+
+    body = api_client.get(SEARCH, {"q": "halo", "spotify": "always"}).json()
+    page = client.get("/", {"q": "halo", "spotify": "always"}).content.decode()
+
+    assert body["results"][0]["song"]["spotify"]["url"] == (
+        f"https://open.spotify.com/track/{track['id']}"
+    )
+    assert "javascript:" not in page
+
+
+def test_a_warm_two_page_search_reads_the_cache_in_one_round_trip(
+    api_client, spotify_search, monkeypatch
+):
+    # Given a search of two Spotify pages, cached by a first request
+    from django.core.cache import cache
+
+    from catalog.hybrid import spotify as leg
+
+    tracks = [
+        track_object(name=f"Song of Night {i}", artists=[f"Band {i}"], album="A",
+                     duration_ms=200_000 + i * 10_000)
+        for i in range(15)
+    ]  # fmt: skip
+    spotify_search(*tracks)
+    api_client.get(SEARCH, {"q": "night", "spotify": "always", "limit": 20})
+    reads: list[str] = []
+
+    class Counting:
+        def __getattr__(self, name: str):
+            if name in ("get", "get_many"):
+                reads.append(name)
+            return getattr(cache, name)
+
+    monkeypatch.setattr(leg, "cache", Counting())
+
+    # When it is searched again
+    body = api_client.get(SEARCH, {"q": "night", "spotify": "always", "limit": 20}).json()
+
+    # Then both pages come from one read of Redis
+    assert (
+        body["sources"]["spotify"]["status"] == "cached"
+        and body["sources"]["spotify"]["hits"] == 15
+    )
+    assert reads == ["get_many"]
+
+
+def test_a_call_still_queued_when_its_budget_ends_is_never_made(
+    api_client, spotify_search, settings, monkeypatch
+):
+    # Given one worker, busy with a slow Spotify search
+    from concurrent.futures import ThreadPoolExecutor
+
+    from catalog.hybrid import spotify as leg
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    monkeypatch.setattr(leg, "_pool", pool)
+    settings.SEARCH_SPOTIFY_BUDGET_MS = 100
+    asked = spotify_search(halo(), delay=0.6)
+    api_client.get(SEARCH, {"q": "halo", "spotify": "always"})
+
+    # When another search times out while its call waits for the worker
+    body = api_client.get(SEARCH, {"q": "crazy in love", "spotify": "always"}).json()
+    pool.shutdown(wait=True)
+
+    # Then that call is dropped: Spotify was asked once, for the first search only
+    assert body["sources"]["spotify"]["status"] == "timeout"
+    assert [a["q"] for a in asked] == ["halo"]
+
+
+def test_a_local_search_that_spends_the_budget_does_not_count_against_spotify(
+    api_client, spotify_search, settings, monkeypatch
+):
+    # Given a local search slower than the whole Spotify budget
+    from catalog.hybrid import service
+
+    settings.SEARCH_SPOTIFY_BUDGET_MS = 20
+    spotify_search(halo())
+    slow_search = service.song_search
+
+    def song_search(**kwargs):
+        time.sleep(0.05)
+        return slow_search(**kwargs)
+
+    monkeypatch.setattr(service, "song_search", song_search)
+
+    # When "auto" then decides Spotify is worth asking, with no time left
+    body = api_client.get(SEARCH, {"q": "halo", "spotify": "auto"}).json()
+
+    # Then Spotify is reported missing, but the breaker does not blame it
+    assert body["sources"]["spotify"]["status"] == "timeout"
+    assert spotify_breaker().state().failures == 0
