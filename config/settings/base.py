@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "catalog",
     "spotify_integration",
     "sync",
+    "library",
 ]
 
 MIDDLEWARE = [
