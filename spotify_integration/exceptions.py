@@ -36,6 +36,17 @@ class SpotifyRateLimited(RateLimited):
     default_message = "Spotify's rate limit is reached; try again later."
 
 
+class SpotifyRefreshesPaused(SpotifyRateLimited):
+    """Token refreshes are paused after an invalid_grant storm (spotify_integration.refresh_guard):
+    wait ``retry_after`` seconds. The connection keeps its tokens."""
+
+    code = "spotify_refreshes_paused"
+    default_message = (
+        "Spotify is refusing many connections at once; Encore paused token refreshes and "
+        "keeps your connection. Try again later."
+    )
+
+
 class SpotifyUnavailable(SpotifyError):
     """5xx, timeouts and network errors that outlived the bounded retries. Transient."""
 

@@ -316,3 +316,10 @@ SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS = env.float("SEARCH_SPOTIFY_BREAKER_OPEN_SEC
 # --- issue 12: connection lifecycle and sign-in (docs/connections.md) -----------------------
 # A connection shows `expiring` this many days before its refresh token's 6 months end.
 SPOTIFY_EXPIRY_WARNING_DAYS = env.int("SPOTIFY_EXPIRY_WARNING_DAYS", default=14)
+# invalid_grant storms: at least MIN invalid_grants, and at least RATIO of the token refreshes,
+# within WINDOW seconds is a Spotify incident, not users revoking: stop marking connections
+# needs_reauth, keep their tokens, pause every refresh for PAUSE_SECONDS, log an ERROR.
+SPOTIFY_INVALID_GRANT_STORM_MIN = env.int("SPOTIFY_INVALID_GRANT_STORM_MIN", default=5)
+SPOTIFY_INVALID_GRANT_STORM_RATIO = env.float("SPOTIFY_INVALID_GRANT_STORM_RATIO", default=0.2)
+SPOTIFY_INVALID_GRANT_STORM_WINDOW = env.int("SPOTIFY_INVALID_GRANT_STORM_WINDOW", default=600)
+SPOTIFY_REFRESH_STORM_PAUSE_SECONDS = env.int("SPOTIFY_REFRESH_STORM_PAUSE_SECONDS", default=1800)

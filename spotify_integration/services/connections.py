@@ -1,7 +1,8 @@
 """A user's Spotify connection and its tokens: create or renew, refreshed tokens, needs-reauth,
 disconnect, key rotation.
 
-This module depends only on the models, the vault and our exceptions. Its
+This module depends on the models, the vault, our exceptions, the refresh guard (invalid_grant
+storms) and one constant of the client's accounts module. Its
 :class:`ConnectionTokenStore` is the client's ``TokenStore`` over these rows: the client
 package receives one and never imports this module.
 """
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from spotify_integration.client.accounts import INVALID_GRANT_REASON
 from spotify_integration.exceptions import (
     SpotifyAccountLinkedElsewhere,
     SpotifyAuthorizationFailed,
@@ -25,6 +28,7 @@ from spotify_integration.exceptions import (
     SpotifyReauthRequired,
 )
 from spotify_integration.models import ConnectionStatus, SpotifyConnection
+from spotify_integration.refresh_guard import refresh_record_invalid_grant
 from spotify_integration.vault import (
     token_decrypt,
     token_encrypt,
@@ -119,13 +123,17 @@ def connection_tokens_save(*, connection_id: int, token_info: TokenInfo) -> None
 
 
 def connection_mark_needs_reauth(*, connection_id: int, reason: str) -> None:
-    """Permanent failure (invalid_grant): drop the tokens, keep the reason, await a reconnect."""
+    """Permanent failure (invalid_grant): the connection awaits a reconnect, with the reason.
+
+    The access token is dropped; the refresh token's ciphertext is kept (Spotify refuses it,
+    so it opens nothing) so that an invalid_grant storm detected a minute later can restore
+    the connections it marked first (:func:`connection_invalid_grant`). A reconnect replaces
+    it and a disconnect erases it.
+    """
     now = timezone.now()
     SpotifyConnection.objects.filter(pk=connection_id).update(
         status=ConnectionStatus.NEEDS_REAUTH,
         access_token_encrypted="",
-        # A refused refresh token is dead; keeping the ciphertext would only keep a secret.
-        refresh_token_encrypted="",
         access_token_expires_at=None,
         last_error=reason[:1000],
         last_error_at=now,
@@ -135,6 +143,42 @@ def connection_mark_needs_reauth(*, connection_id: int, reason: str) -> None:
         "Spotify connection %s needs the user to connect again",
         connection_id,
         extra={"spotify_connection_id": connection_id},
+    )
+
+
+def connection_invalid_grant(*, connection_id: int, reason: str) -> bool:
+    """Spotify said invalid_grant for this connection. Returns True when it was marked
+    needs_reauth; False in an invalid_grant storm (``refresh_guard``), when nothing is marked,
+    the tokens are kept, and the connections marked since the window began are restored."""
+    if not refresh_record_invalid_grant():
+        connection_mark_needs_reauth(connection_id=connection_id, reason=reason)
+        return True
+    restored = connections_restore_after_storm()
+    if restored:
+        logger.error(
+            "spotify: restored %s connection(s) marked needs_reauth by the invalid_grant storm",
+            restored,
+            extra={"restored": restored},
+        )
+    return False
+
+
+def connections_restore_after_storm() -> int:
+    """Reactivate the connections an invalid_grant marked within the storm window, while
+    their refresh token is still stored. Returns how many. Safe to repeat."""
+    since = timezone.now() - timedelta(seconds=settings.SPOTIFY_INVALID_GRANT_STORM_WINDOW)
+    return (
+        SpotifyConnection.objects.filter(
+            status=ConnectionStatus.NEEDS_REAUTH,
+            last_error__startswith=INVALID_GRANT_REASON,
+            last_error_at__gte=since,
+        )
+        .exclude(refresh_token_encrypted="")
+        .update(
+            status=ConnectionStatus.ACTIVE,
+            last_error="Spotify refused many connections at once (an incident); kept.",
+            updated_at=timezone.now(),
+        )
     )
 
 
@@ -170,8 +214,8 @@ class ConnectionTokenStore:
     def tokens_save(self, *, connection_id: int, token_info: TokenInfo) -> None:
         connection_tokens_save(connection_id=connection_id, token_info=token_info)
 
-    def mark_needs_reauth(self, *, connection_id: int, reason: str) -> None:
-        connection_mark_needs_reauth(connection_id=connection_id, reason=reason)
+    def mark_needs_reauth(self, *, connection_id: int, reason: str) -> bool:
+        return connection_invalid_grant(connection_id=connection_id, reason=reason)
 
 
 def _token_info(row: SpotifyConnection) -> TokenInfo:
