@@ -167,6 +167,18 @@ class SpotifyAccountLinkedElsewhere(SpotifyError):
     default_message = "This Spotify account is already connected to another Encore user."
 
 
+class SpotifySignInRefused(SpotifyError):
+    """Signing in with Spotify found no Encore user to sign in (and sign-ups are off), or the
+    user may not sign in this way (inactive, or staff: staff use their password)."""
+
+    code = "spotify_sign_in_refused"
+    http_status = status.HTTP_403_FORBIDDEN
+    default_message = (
+        "No Encore account is linked to this Spotify account. Sign in with your username and "
+        "password, then connect Spotify on your page."
+    )
+
+
 class TokenUndecryptable(SpotifyError):
     """No key in TOKEN_ENCRYPTION_KEYS opens a stored token (a key was removed too early)."""
 

@@ -140,7 +140,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -323,3 +322,10 @@ SPOTIFY_INVALID_GRANT_STORM_MIN = env.int("SPOTIFY_INVALID_GRANT_STORM_MIN", def
 SPOTIFY_INVALID_GRANT_STORM_RATIO = env.float("SPOTIFY_INVALID_GRANT_STORM_RATIO", default=0.2)
 SPOTIFY_INVALID_GRANT_STORM_WINDOW = env.int("SPOTIFY_INVALID_GRANT_STORM_WINDOW", default=600)
 SPOTIFY_REFRESH_STORM_PAUSE_SECONDS = env.int("SPOTIFY_REFRESH_STORM_PAUSE_SECONDS", default=1800)
+# Signing in with Spotify creates an Encore user for a Spotify account no user has connected
+# yet. Off by default: an operator opens sign-ups (a development-mode Spotify app serves at
+# most 5 allow-listed Spotify users anyway). Off, such a sign-in is refused with a message.
+SPOTIFY_SIGNUP_ENABLED = env.bool("SPOTIFY_SIGNUP_ENABLED", default=False)
+# Encore's own login page (username and password, or Spotify); @login_required pages go there.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/spotify/"

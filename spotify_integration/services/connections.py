@@ -42,6 +42,66 @@ if TYPE_CHECKING:
 logger = logging.getLogger("encore.spotify")
 
 
+def grant_fields(grant: TokenGrant) -> dict[str, Any]:
+    """The columns a fresh authorization sets: encrypted tokens, scopes, a new 6 months."""
+    return {
+        "granted_scopes": sorted(set(grant.scopes)),
+        "access_token_encrypted": token_encrypt(plaintext=grant.access_token),
+        "refresh_token_encrypted": token_encrypt(plaintext=grant.refresh_token),
+        "access_token_expires_at": grant.expires_at,
+        "authorized_at": timezone.now(),
+        "last_refreshed_at": None,
+        "status": ConnectionStatus.ACTIVE,
+        "last_error": "",
+        "last_error_at": None,
+    }
+
+
+def profile_fields(profile: dict[str, Any]) -> dict[str, Any]:
+    """The columns ``/me`` sets; refuses a profile without ``account_id``."""
+    account_id = str(profile.get("account_id") or "")
+    if not account_id:
+        raise SpotifyAuthorizationFailed(
+            "Spotify did not say which account this is.", detail={"error": "missing_account_id"}
+        )
+    return {
+        "account_id": account_id[:128],
+        "spotify_user_id": str(profile.get("id") or "")[:128],
+        "display_name": str(profile.get("display_name") or "")[:300],
+        "profile_pending": False,
+    }
+
+
+def connection_link(*, user_id: int, fields: dict[str, Any]) -> tuple[SpotifyConnection, bool]:
+    """Write the user's connection for the Spotify account ``fields["account_id"]``.
+
+    The one rule for linking: an account linked to another user is refused
+    (SpotifyAccountLinkedElsewhere; the database's unique account_id backs the check). When
+    the user's row belongs to a *different* Spotify account, that row is deleted first, with
+    everything it owns (its library), so one account's data never hangs off another's
+    connection. Call inside a transaction. Returns (connection, created).
+    """
+    account_id = fields["account_id"]
+    taken = SpotifyConnection.objects.filter(account_id=account_id).exclude(user_id=user_id)
+    if taken.exists():
+        raise SpotifyAccountLinkedElsewhere()
+    current = SpotifyConnection.objects.select_for_update().filter(user_id=user_id).first()
+    if current is not None and current.account_id not in (None, account_id):
+        logger.info(
+            "Spotify connection %s of user %s replaced: another Spotify account was connected",
+            current.pk,
+            user_id,
+            extra={"spotify_connection_id": current.pk, "user_id": user_id},
+        )
+        current.delete()
+    try:
+        with transaction.atomic():
+            return SpotifyConnection.objects.update_or_create(user_id=user_id, defaults=fields)
+    except IntegrityError:
+        # Another user linked the same account between our check and our write.
+        raise SpotifyAccountLinkedElsewhere() from None
+
+
 @sensitive_variables("grant")
 def connection_upsert(
     *, user_id: int, profile: dict[str, Any], grant: TokenGrant
@@ -50,44 +110,12 @@ def connection_upsert(
 
     Keyed by ``profile["account_id"]``: a Spotify account linked to another user is refused
     (409) and nothing is written. Reconnecting resets the authorization date (the start of
-    the refresh token's 6 months), the status and the last error. Safe to repeat.
+    the refresh token's 6 months), the status and the last error; connecting a different
+    Spotify account replaces the connection (see :func:`connection_link`). Safe to repeat.
     """
-    account_id = str(profile.get("account_id") or "")
-    if not account_id:
-        raise SpotifyAuthorizationFailed(
-            "Spotify did not say which account this is.", detail={"error": "missing_account_id"}
-        )
-    now = timezone.now()
-    defaults = {
-        "account_id": account_id,
-        "spotify_user_id": str(profile.get("id") or "")[:128],
-        "display_name": str(profile.get("display_name") or "")[:300],
-        "granted_scopes": sorted(set(grant.scopes)),
-        "access_token_encrypted": token_encrypt(plaintext=grant.access_token),
-        "refresh_token_encrypted": token_encrypt(plaintext=grant.refresh_token),
-        "access_token_expires_at": grant.expires_at,
-        "authorized_at": now,
-        "last_refreshed_at": None,
-        "profile_pending": False,
-        "status": ConnectionStatus.ACTIVE,
-        "last_error": "",
-        "last_error_at": None,
-    }
-    try:
-        with transaction.atomic():
-            taken = (
-                SpotifyConnection.objects.filter(account_id=account_id)
-                .exclude(user_id=user_id)
-                .exists()
-            )
-            if taken:
-                raise SpotifyAccountLinkedElsewhere()
-            connection, created = SpotifyConnection.objects.update_or_create(
-                user_id=user_id, defaults=defaults
-            )
-    except IntegrityError:
-        # Another user linked the same account between our check and our write.
-        raise SpotifyAccountLinkedElsewhere() from None
+    fields = {**profile_fields(profile), **grant_fields(grant)}
+    with transaction.atomic():
+        connection, created = connection_link(user_id=user_id, fields=fields)
     logger.info(
         "Spotify connection %s for user %s",
         "created" if created else "renewed",
