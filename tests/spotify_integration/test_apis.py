@@ -405,7 +405,7 @@ def test_page_rejects_unknown_actions(browser):
 
 
 def test_a_refused_code_exchange_stores_nothing(browser, spotify):
-    # (A /me that cannot be asked keeps the grant: tests/spotify_integration/test_profile_pending.py)
+    # (A /me that cannot be asked keeps the grant: test_profile_pending.py)
     params = start(browser)
     spotify.token({"error": "server_error"}, status=503)
     response = browser.get(CALLBACK, {"state": params["state"], "code": "c"})
