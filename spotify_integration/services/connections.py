@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("encore.spotify")
 
+# An invalid_grant this close to the 6-month end is taken for the expiry (our date is computed
+# from the authorization we saw; Spotify's clock and ours may differ by hours).
+EXPIRY_SLACK = timedelta(days=1)
+
 
 def grant_fields(grant: TokenGrant) -> dict[str, Any]:
     """The columns a fresh authorization sets: encrypted tokens, scopes, a new 6 months."""
@@ -178,6 +182,15 @@ def connection_invalid_grant(*, connection_id: int, reason: str) -> bool:
     """Spotify said invalid_grant for this connection. Returns True when it was marked
     needs_reauth; False in an invalid_grant storm (``refresh_guard``), when nothing is marked,
     the tokens are kept, and the connections marked since the window began are restored."""
+    row = SpotifyConnection.objects.filter(pk=connection_id).only("authorized_at").first()
+    if row is not None and timezone.now() >= row.refresh_token_expires_at - EXPIRY_SLACK:
+        # Past (or at) its 6 months: expected, and no evidence of an incident. Many users who
+        # connected on one day expire together; they must not look like a storm.
+        connection_mark_needs_reauth(
+            connection_id=connection_id,
+            reason=f"Spotify's 6-month authorization ended ({reason})",
+        )
+        return True
     if not refresh_record_invalid_grant():
         connection_mark_needs_reauth(connection_id=connection_id, reason=reason)
         return True
@@ -229,6 +242,7 @@ class ConnectionTokenStore:
                 "refresh_token_encrypted",
                 "access_token_expires_at",
                 "granted_scopes",
+                "authorized_at",
             )
             .first()
         )
@@ -236,6 +250,12 @@ class ConnectionTokenStore:
             raise SpotifyNotConnected()
         if row.status != ConnectionStatus.ACTIVE or not row.refresh_token_encrypted:
             raise SpotifyReauthRequired()
+        if timezone.now() >= row.refresh_token_expires_at:
+            # Spotify no longer accepts it: no call can succeed (connection_health: expired).
+            raise SpotifyReauthRequired(
+                "Spotify's 6-month authorization of this connection ended; connect again.",
+                detail={"reason": "expired"},
+            )
         return _token_info(row)
 
     @sensitive_variables("token_info")

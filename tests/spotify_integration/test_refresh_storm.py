@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from core import metrics
 from spotify_integration.client import SpotifyClient
 from spotify_integration.exceptions import SpotifyReauthRequired, SpotifyRefreshesPaused
-from spotify_integration.models import ConnectionStatus, SpotifyConnection
+from spotify_integration.models import ConnectionStatus, SpotifyConnection, add_months
 from spotify_integration.ratelimit import redis_client
 from spotify_integration.refresh_guard import (
     refresh_figures,
@@ -37,6 +38,16 @@ def _due_for_refresh(**kwargs) -> SpotifyConnection:
         access_token_expires_at=datetime.now(tz=UTC) + timedelta(seconds=5), **kwargs
     )
     return conn
+
+
+def _authorized_ending_within_hours() -> datetime:
+    """An authorization date whose 6 months end a few hours from now (any calendar date)."""
+    now = timezone.now()
+    for hours in range(178 * 24, 186 * 24):
+        candidate = now - timedelta(hours=hours)
+        if timedelta(hours=1) < add_months(candidate, 6) - now < timedelta(hours=20):
+            return candidate
+    raise AssertionError("no such date")  # pragma: no cover
 
 
 def _call(conn: SpotifyConnection, token_store) -> None:
@@ -160,3 +171,28 @@ def test_a_fresh_token_needs_no_refresh_while_refreshes_are_paused(spotify, toke
     spotify.api("GET", "/me", body=me_body())
     _call(conn, token_store)
     assert len(spotify.calls_to(API)) == 1 and not spotify.token_calls()
+
+
+@override_settings(SPOTIFY_INVALID_GRANT_STORM_MIN=5, SPOTIFY_INVALID_GRANT_STORM_RATIO=0.2)
+def test_connections_reaching_their_six_months_together_are_not_a_storm(spotify, token_store):
+    # Ten users who connected on the same day reach the end of their 6 months the same hour
+    spotify.token(INVALID, status=400)
+    authorized = _authorized_ending_within_hours()
+    ending = [_due_for_refresh(authorized_at=authorized) for _ in range(10)]
+    for conn in ending:
+        with pytest.raises(SpotifyReauthRequired):
+            _call(conn, token_store)
+    assert refreshes_paused_for() == 0 and refresh_figures().invalid == 0
+    for conn in ending:
+        conn.refresh_from_db()
+        assert conn.status == ConnectionStatus.NEEDS_REAUTH
+        assert conn.last_error.startswith("Spotify's 6-month authorization ended")
+
+
+def test_an_expired_connection_is_refused_without_asking_spotify(spotify, token_store):
+    conn = SpotifyConnectionFactory(authorized_at=timezone.now() - timedelta(days=200))
+    with pytest.raises(SpotifyReauthRequired) as exc:
+        _call(conn, token_store)
+    assert exc.value.detail["reason"] == "expired"
+    assert not spotify.rsps.calls
+    assert connection_health(conn).state == "expired"
