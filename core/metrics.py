@@ -112,6 +112,12 @@ SPECS: dict[str, Spec] = {
             "Circuit breaker state changes, by breaker and the state entered.",
             ("breaker", "state"),
         ),
+        Spec(
+            "encore_spotify_token_refreshes",
+            "counter",
+            "Users' token refreshes by outcome (ok, invalid_grant, storm, paused).",
+            ("outcome",),
+        ),
     )
 }
 
@@ -392,3 +398,10 @@ def record_search_cache(*, kind: str, hit: bool) -> None:
 def record_breaker_transition(*, breaker: str, state: str) -> None:
     """A circuit breaker entered ``state`` (open, closed)."""
     _counter("encore_circuit_breaker_transitions", (breaker, state))
+
+
+@_safe
+def record_token_refresh(*, outcome: str) -> None:
+    """A user's token refresh: ``ok``, ``invalid_grant`` (one connection marked), ``storm``
+    (many invalid_grants: refreshes paused), ``paused`` (refused while paused)."""
+    _counter("encore_spotify_token_refreshes", (outcome,))

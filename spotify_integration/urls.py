@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from spotify_integration import apis, views
+from spotify_integration import apis, signin_views, views
 
 app_name = "spotify"
 
@@ -12,4 +12,7 @@ urlpatterns = [
     path("api/spotify/status/", apis.SpotifyStatusApi.as_view(), name="status"),
     path("api/spotify/connection/", apis.SpotifyConnectionApi.as_view(), name="connection"),
     path("spotify/", views.spotify_page, name="page"),
+    path("accounts/login/", signin_views.EncoreLoginView.as_view(), name="login"),
+    path("accounts/logout/", signin_views.EncoreLogoutView.as_view(), name="logout"),
+    path("accounts/login/spotify/", signin_views.SpotifySignInStartView.as_view(), name="signin"),
 ]
