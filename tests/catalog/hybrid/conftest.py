@@ -35,15 +35,19 @@ def page_body(q: str, items: list[dict[str, Any]], *, offset: int, total: int) -
 def spotify_search(spotify: FakeSpotify) -> Callable[..., list[dict[str, str]]]:  # noqa: F811
     """``spotify_search(*tracks, delay=0, status=200)``: ``GET /search`` answers with these
     tracks (10 a page, as Spotify pages them) after ``delay`` s, or with an error status.
+    ``delay`` may be a tuple: the n-th call waits ``delay[n]`` (the last one for later calls).
     Returns the list of the asked parameters."""
 
-    def serve(*tracks: dict[str, Any], delay: float = 0, status: int = 200) -> list[dict]:
+    def serve(
+        *tracks: dict[str, Any], delay: float | tuple[float, ...] = 0, status: int = 200
+    ) -> list[dict]:
         asked: list[dict[str, str]] = []
+        delays = delay if isinstance(delay, tuple) else (delay,)
 
         def answer(request: Any) -> tuple[int, dict[str, str], str]:
             params = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
             asked.append(params)
-            time.sleep(delay)
+            time.sleep(delays[min(len(asked) - 1, len(delays) - 1)])
             if status != 200:
                 body = {"error": {"status": status, "message": "failed"}}
                 validate_response("/search", "GET", status, body)
