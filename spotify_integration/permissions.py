@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -14,7 +15,7 @@ from spotify_integration.exceptions import (
     SpotifyNotConnected,
     SpotifyReauthRequired,
 )
-from spotify_integration.models import ConnectionStatus
+from spotify_integration.models import ConnectionStatus, SpotifyConnection
 from spotify_integration.selectors import (
     connection_get_for_user,
     connection_missing_scopes,
@@ -22,14 +23,25 @@ from spotify_integration.selectors import (
 )
 
 
+def connection_require_scopes(*, connection: SpotifyConnection, scopes: Iterable[str]) -> None:
+    """Raise ``spotify_scope_missing`` (403, listing them) unless every scope was granted.
+
+    For views whose scopes depend on their input (``POST /api/spotify/me/sync/``).
+    """
+    missing = connection_missing_scopes(connection=connection, required=scopes)
+    if missing:
+        raise SpotifyMissingScopes(reconnect_url=reconnect_url(), missing_scopes=missing)
+
+
 class HasSpotifyConnection(BasePermission):
     """Requires a signed-in user with a usable Spotify connection holding the needed scopes.
 
     The view may set ``required_spotify_scopes`` (default: SPOTIFY_SCOPES). Each failure is a
-    403 with its own code (``spotify_not_connected``, ``spotify_reconnect_required``,
-    ``spotify_missing_scopes``) whose detail carries ``reconnect_url`` and, for scopes,
-    ``missing_scopes``. The connection is left on ``request.spotify_connection``.
-    Unauthenticated requests get DRF's usual not-authenticated answer.
+    403 with its own code: ``spotify_not_connected``; ``spotify_reauth_required`` when the
+    connection needs the user to connect again (``invalid_grant``, no refresh token) or is
+    past its refresh token's 6-month limit; ``spotify_scope_missing`` with ``missing_scopes``.
+    Each detail carries ``reconnect_url``. The connection is left on
+    ``request.spotify_connection``. Unauthenticated requests get DRF's usual answer.
     """
 
     def has_permission(self, request: Request, view: APIView) -> bool:
@@ -42,10 +54,13 @@ class HasSpotifyConnection(BasePermission):
             raise SpotifyReauthRequired(
                 reconnect_url=reconnect_url(), detail={"reason": connection.last_error or None}
             )
+        if connection.refresh_token_expires_at <= timezone.now():
+            raise SpotifyReauthRequired(
+                reconnect_url=reconnect_url(),
+                detail={"reason": "The connection is more than 6 months old (Spotify's limit)."},
+            )
         required: Iterable[str] = getattr(view, "required_spotify_scopes", settings.SPOTIFY_SCOPES)
-        missing = connection_missing_scopes(connection=connection, required=required)
-        if missing:
-            raise SpotifyMissingScopes(reconnect_url=reconnect_url(), missing_scopes=missing)
+        connection_require_scopes(connection=connection, scopes=required)
         # DRF's Request takes extra attributes; the view reads this one.
         request.spotify_connection = connection  # type: ignore[attr-defined]
         return True
