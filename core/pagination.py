@@ -30,6 +30,10 @@ def query_int(request, name: str, *, minimum: int, maximum: int | None) -> int |
 
 
 class StrictCursorPagination(pagination.CursorPagination):
+    def check_position(self, position: str) -> None:
+        """Raise ValueError unless ``position`` fits the ordering (an integer id by default)."""
+        int(position)
+
     def get_page_size(self, request):
         if self.page_size_query_param is None:
             return self.page_size
@@ -40,8 +44,7 @@ class StrictCursorPagination(pagination.CursorPagination):
         try:
             cursor = super().decode_cursor(request)
             if cursor is not None and cursor.position is not None:
-                # Every ordering here is by an integer id.
-                int(cursor.position)
+                self.check_position(cursor.position)
         except (exceptions.NotFound, ValueError):
             raise exceptions.ValidationError(
                 {self.cursor_query_param: "Not a cursor this API handed out."}

@@ -127,7 +127,7 @@ class SpotifyCallbackApi(APIView):
             request._request,
             f"Spotify account {connection.display_name or connection.account_id} is connected.",
         )
-        return HttpResponseRedirect(reverse("spotify:page"))
+        return HttpResponseRedirect(reverse("library:page"))
 
 
 class SpotifyStatusApi(APIView):

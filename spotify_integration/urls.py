@@ -1,8 +1,11 @@
-"""Routes of the Spotify integration; included at the site root by config/urls.py."""
+"""Routes of the Spotify integration; included at the site root by config/urls.py.
+
+The user's /spotify/ page is the library app's (``library:page``): it shows the connection
+with the playlists and plays stored for it."""
 
 from django.urls import path
 
-from spotify_integration import apis, views
+from spotify_integration import apis
 
 app_name = "spotify"
 
@@ -11,5 +14,4 @@ urlpatterns = [
     path("api/spotify/callback/", apis.SpotifyCallbackApi.as_view(), name="callback"),
     path("api/spotify/status/", apis.SpotifyStatusApi.as_view(), name="status"),
     path("api/spotify/connection/", apis.SpotifyConnectionApi.as_view(), name="connection"),
-    path("spotify/", views.spotify_page, name="page"),
 ]
