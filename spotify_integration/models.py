@@ -38,7 +38,12 @@ class SpotifyConnection(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="spotify_connection"
     )
     # `/me` -> account_id: the stable, immutable id Spotify asks apps to link accounts on.
-    account_id = models.CharField(max_length=128, unique=True)
+    # NULL while the profile is pending (a connect completed during a rate-limit pause): the
+    # tokens are stored, and the profile job fills it in (docs/connections.md). Unique, so one
+    # Spotify account is never linked to two users; PostgreSQL allows many NULLs.
+    account_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    # True until `/me` has been read for this authorization (see ``account_id``).
+    profile_pending = models.BooleanField(default=False)
     spotify_user_id = models.CharField(max_length=128, blank=True, default="")
     display_name = models.CharField(max_length=300, blank=True, default="")
     granted_scopes = models.JSONField(default=list, blank=True)
@@ -60,7 +65,8 @@ class SpotifyConnection(models.Model):
         indexes = [models.Index(fields=["status"], name="spotify_conn_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.display_name or self.account_id} (user {self.user_id})"
+        name = self.display_name or self.account_id or "profile pending"
+        return f"{name} (user {self.user_id})"
 
     def __repr__(self) -> str:
         return f"<SpotifyConnection id={self.pk} user={self.user_id} status={self.status}>"

@@ -46,6 +46,13 @@ class ConnectionStatusOutputSerializer(serializers.Serializer):
     last_error = serializers.CharField(allow_null=True)
     last_error_at = serializers.DateTimeField(allow_null=True)
     reconnect_url = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=["active", "expiring", "expired", "needs_reauth", "profile_pending"],
+        allow_null=True,
+        help_text="The connection's lifecycle state (docs/connections.md); null: not connected.",
+    )
+    state_reason = serializers.CharField(allow_null=True)
+    profile_pending = serializers.BooleanField()
 
 
 class DisconnectOutputSerializer(serializers.Serializer):

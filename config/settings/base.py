@@ -312,3 +312,7 @@ SEARCH_SPOTIFY_EMPTY_CACHE_SECONDS = env.int("SEARCH_SPOTIFY_EMPTY_CACHE_SECONDS
 SEARCH_SPOTIFY_BREAKER_FAILURES = env.int("SEARCH_SPOTIFY_BREAKER_FAILURES", default=5)
 SEARCH_SPOTIFY_BREAKER_WINDOW = env.float("SEARCH_SPOTIFY_BREAKER_WINDOW", default=60.0)
 SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS = env.float("SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS", default=30.0)
+
+# --- issue 12: connection lifecycle and sign-in (docs/connections.md) -----------------------
+# A connection shows `expiring` this many days before its refresh token's 6 months end.
+SPOTIFY_EXPIRY_WARNING_DAYS = env.int("SPOTIFY_EXPIRY_WARNING_DAYS", default=14)

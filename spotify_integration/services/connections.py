@@ -64,6 +64,7 @@ def connection_upsert(
         "access_token_expires_at": grant.expires_at,
         "authorized_at": now,
         "last_refreshed_at": None,
+        "profile_pending": False,
         "status": ConnectionStatus.ACTIVE,
         "last_error": "",
         "last_error_at": None,
