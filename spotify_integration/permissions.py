@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.utils import timezone
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -15,9 +14,10 @@ from spotify_integration.exceptions import (
     SpotifyNotConnected,
     SpotifyReauthRequired,
 )
-from spotify_integration.models import ConnectionStatus, SpotifyConnection
+from spotify_integration.models import SpotifyConnection
 from spotify_integration.selectors import (
     connection_get_for_user,
+    connection_health,
     connection_missing_scopes,
     reconnect_url,
 )
@@ -37,9 +37,9 @@ class HasSpotifyConnection(BasePermission):
     """Requires a signed-in user with a usable Spotify connection holding the needed scopes.
 
     The view may set ``required_spotify_scopes`` (default: SPOTIFY_SCOPES). Each failure is a
-    403 with its own code: ``spotify_not_connected``; ``spotify_reauth_required`` when the
-    connection needs the user to connect again (``invalid_grant``, no refresh token) or is
-    past its refresh token's 6-month limit; ``spotify_scope_missing`` with ``missing_scopes``.
+    403 with its own code: ``spotify_not_connected``; ``spotify_reauth_required`` when
+    ``connection_health`` says the user must connect again (``needs_reauth`` or ``expired``,
+    with ``state`` and ``reason``); ``spotify_scope_missing`` with ``missing_scopes``.
     Each detail carries ``reconnect_url``. The connection is left on
     ``request.spotify_connection``. Unauthenticated requests get DRF's usual answer.
     """
@@ -50,14 +50,11 @@ class HasSpotifyConnection(BasePermission):
         connection = connection_get_for_user(user=request.user)
         if connection is None:
             raise SpotifyNotConnected(reconnect_url=reconnect_url())
-        if connection.status != ConnectionStatus.ACTIVE or not connection.has_refresh_token:
-            raise SpotifyReauthRequired(
-                reconnect_url=reconnect_url(), detail={"reason": connection.last_error or None}
-            )
-        if connection.refresh_token_expires_at <= timezone.now():
+        health = connection_health(connection)
+        if not health.usable:
             raise SpotifyReauthRequired(
                 reconnect_url=reconnect_url(),
-                detail={"reason": "The connection is more than 6 months old (Spotify's limit)."},
+                detail={"state": health.state, "reason": health.reason},
             )
         required: Iterable[str] = getattr(view, "required_spotify_scopes", settings.SPOTIFY_SCOPES)
         connection_require_scopes(connection=connection, scopes=required)

@@ -376,7 +376,8 @@ def test_permission_refuses_a_connection_past_its_six_months(user, make_connecti
     response = _call_guarded(user)
     assert response.status_code == 403
     assert response.data["error"]["code"] == "spotify_reauth_required"
-    assert "6 months" in response.data["error"]["detail"]["reason"]
+    assert response.data["error"]["detail"]["state"] == "expired"
+    assert "6-month" in response.data["error"]["detail"]["reason"]
 
 
 def test_permission_missing_scopes(user, make_connection):
