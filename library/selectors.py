@@ -1,8 +1,4 @@
-"""Reads of a connection's library: what the API, the /spotify/ page and the admin show.
-
-Every function takes the connection (never a user id from input), so a caller cannot read
-another user's rows by naming them.
-"""
+"""What is read of a connection's library: by the jobs (cursors, due states) and the web part."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
 
-from library.models import LibrarySyncState, Play, PlayGap, Playlist, PlaylistItem
+from library.models import LibrarySyncState, Play, PlayGap, Playlist, PlaylistItem, PlaySource
 from spotify_integration.models import SpotifyConnection
 from sync.models import SyncJob, target_key_for
 
@@ -29,7 +25,9 @@ def playlists_of(connection: SpotifyConnection) -> QuerySet[Playlist]:
 
 def playlist_items_of(playlist: Playlist) -> QuerySet[PlaylistItem]:
     """A playlist's items in order, with their catalog songs."""
-    return PlaylistItem.objects.filter(playlist=playlist).select_related("song").order_by("position")
+    return (
+        PlaylistItem.objects.filter(playlist=playlist).select_related("song").order_by("position")
+    )
 
 
 def plays_of(
@@ -55,11 +53,43 @@ def gaps_of(connection: SpotifyConnection, *, open_only: bool = False) -> QueryS
     return gaps.order_by("-start")
 
 
+def plays_cursor(connection_id: int) -> datetime | None:
+    """The newest stored ``played_at`` of a play read from the API: the plays sync's cursor.
+
+    A query, so it moves only once plays are committed. Export rows do not move it (an
+    export may reach past the last poll; the API must still be asked for what followed).
+    """
+    newest: datetime | None = Play.objects.filter(
+        connection_id=connection_id, source=PlaySource.API
+    ).aggregate(newest=Max("played_at"))["newest"]
+    return newest
+
+
 def sync_state_of(connection: SpotifyConnection) -> LibrarySyncState | None:
     return LibrarySyncState.objects.filter(connection=connection).first()
 
 
-# --- For the web part (API, page, admin) -------------------------------------------------
+def last_runs(connection: SpotifyConnection) -> dict[str, SyncJob | None]:
+    """The newest job of each library kind for the connection's user (``None``: never ran)."""
+    key = target_key_for(connection.user_id)
+    runs: dict[str, SyncJob | None] = {}
+    for kind in LIBRARY_KINDS:
+        runs[kind] = (
+            SyncJob.objects.filter(kind=kind, target_key=key).order_by("-created_at", "-id").first()
+        )
+    return runs
+
+
+def active_jobs(connection: SpotifyConnection) -> QuerySet[SyncJob]:
+    """The connection's pending or running library jobs."""
+    return SyncJob.objects.filter(
+        kind__in=LIBRARY_KINDS,
+        target_key=target_key_for(connection.user_id),
+        status__in=("pending", "running"),
+    )
+
+
+# --- For the web part (API, page, admin) ---------------------------------------------------
 
 
 def playlist_of(connection: SpotifyConnection, *, spotify_id: str) -> Playlist | None:

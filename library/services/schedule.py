@@ -1,0 +1,119 @@
+"""The beat fan-out: every minute, start the library syncs of the connections that are due.
+
+Each connection has a stable offset inside each interval (a hash of its id), and its next due
+time is the next slot ``offset + k * interval``: after their first run, connections spread
+evenly over the interval instead of all polling in the same minute. A connection that needs
+reauth, has expired, or meets a Spotify pause is skipped and the reason stored
+(``LibrarySyncState.skipped_reason``). Each connection gets its own job (a failure stays its
+own), never two of one kind at once (the job framework's target key). Safe to run twice: a
+second run finds the due times moved on, or the jobs already active.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from library.eligibility import SyncBlocker, connection_blocker, pause_blocker
+from library.models import LibrarySyncState
+from library.selectors import PLAYLISTS_KIND, PLAYS_KIND
+from spotify_integration.client import spotify_configured
+from spotify_integration.models import SpotifyConnection
+from sync.models import JobTrigger
+from sync.services.jobs import job_create
+
+logger = logging.getLogger("encore.library")
+
+
+def interval_for(kind: str) -> int:
+    if kind == PLAYS_KIND:
+        return int(settings.LIBRARY_PLAYS_SYNC_INTERVAL)
+    return int(settings.LIBRARY_PLAYLISTS_SYNC_INTERVAL)
+
+
+def slot_offset(connection_id: int, interval: int) -> int:
+    """The connection's stable offset (seconds) inside ``interval``."""
+    digest = hashlib.blake2b(str(connection_id).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % max(1, interval)
+
+
+def next_due(connection_id: int, kind: str, now: datetime) -> datetime:
+    """The connection's first slot of ``kind`` strictly after ``now``."""
+    interval = interval_for(kind)
+    offset = slot_offset(connection_id, interval)
+    epoch = int(now.timestamp())
+    k = (epoch - offset) // interval + 1
+    return datetime.fromtimestamp(k * interval + offset, tz=UTC)
+
+
+@dataclass
+class FanOutReport:
+    connections: int = 0
+    enqueued: Counter[str] = field(default_factory=Counter)
+    already_active: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    failed: int = 0
+
+
+_DUE_FIELDS = ((PLAYS_KIND, "plays_due_at"), (PLAYLISTS_KIND, "playlists_due_at"))
+
+
+def library_fan_out(*, now: datetime | None = None) -> FanOutReport:
+    """Start the due syncs of every connection (see the module's docstring)."""
+    now = now or timezone.now()
+    report = FanOutReport()
+    if not spotify_configured():
+        return report
+    paused = pause_blocker()
+    connections = SpotifyConnection.objects.select_related("user").order_by("pk")
+    states = {s.connection_id: s for s in LibrarySyncState.objects.all()}
+    for connection in connections.iterator(chunk_size=500):
+        report.connections += 1
+        state = states.get(connection.pk)
+        if state is None:
+            state, _ = LibrarySyncState.objects.get_or_create(connection_id=connection.pk)
+        try:
+            _fan_out_one(connection, state, now=now, paused=paused, report=report)
+        except Exception:  # one connection's trouble never stops the others
+            report.failed += 1
+            logger.exception("library fan-out: connection %s failed", connection.pk)
+    return report
+
+
+def _fan_out_one(
+    connection: SpotifyConnection,
+    state: LibrarySyncState,
+    *,
+    now: datetime,
+    paused: SyncBlocker | None,
+    report: FanOutReport,
+) -> None:
+    blocker = connection_blocker(connection, now=now) or paused
+    if blocker is not None:
+        reason = f"{blocker.reason}: {blocker.message}"[:200]
+        report.skipped[blocker.reason] += 1
+        if state.skipped_reason != reason:
+            LibrarySyncState.objects.filter(pk=state.pk).update(
+                skipped_reason=reason, updated_at=now
+            )
+        return
+    updates: dict[str, object] = {}
+    for kind, due_field in _DUE_FIELDS:
+        due = getattr(state, due_field)
+        if due is not None and due > now:
+            continue
+        request = job_create(
+            kind=kind, params={}, trigger=JobTrigger.SCHEDULE, target_user=connection.user
+        )
+        (report.enqueued if request.created else report.already_active)[kind] += 1
+        updates[due_field] = next_due(connection.pk, kind, now)
+    if state.skipped_reason:
+        updates["skipped_reason"] = ""
+    if updates:
+        LibrarySyncState.objects.filter(pk=state.pk).update(**updates, updated_at=now)
