@@ -47,9 +47,9 @@ class StrictCursorPagination(pagination.CursorPagination):
                 bounds[self.page_size_query_param]["maximum"] = self.max_page_size
         return _with_bounds(super().get_schema_operation_parameters(view), bounds)
 
-    def check_position(self, position: str) -> None:
+    def check_position(self, position: object) -> None:
         """Raise ValueError unless ``position`` fits the ordering (an integer id by default)."""
-        int(position)
+        int(str(position))
 
     def get_page_size(self, request):
         if self.page_size_query_param is None:

@@ -85,6 +85,7 @@ class LibraryConnectionAdmin(SpotifyConnectionAdmin):
     list_display = (
         "user",
         "display_name",
+        "account_id",
         "health",
         "refresh_token_expires_at",
         "plays_synced_at",

@@ -8,7 +8,7 @@ from typing import cast
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
@@ -65,8 +65,8 @@ class PlayCursorPagination(StrictCursorPagination):
     max_page_size = 200
     page_size_query_param = "limit"
 
-    def check_position(self, position: str) -> None:
-        if parse_datetime(position) is None:
+    def check_position(self, position: object) -> None:
+        if parse_datetime(str(position)) is None:
             raise ValueError(position)
 
 

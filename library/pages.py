@@ -35,6 +35,13 @@ TEMPLATE = "library/spotify.html"
 PLAYS_PER_PAGE = 25
 PLAYLISTS_PER_PAGE = 50
 WHAT_SAID = {"plays": "plays", "playlists": "playlists", "all": "plays and playlists"}
+STATE_SAID = {
+    "active": "Connected.",
+    "expiring": "Connected, expiring soon.",
+    "expired": "Expired.",
+    "needs_reauth": "Needs you to connect again.",
+    "profile_pending": "Connected, profile pending.",
+}
 KIND_SAID = {
     selectors.PLAYS_KIND: "plays",
     selectors.PLAYLISTS_KIND: "playlists",
@@ -70,14 +77,19 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         return context
     plays = Paginator(selectors.plays_of(connection), PLAYS_PER_PAGE)
     playlists = Paginator(selectors.playlists_of(connection), PLAYLISTS_PER_PAGE)
+    health = spotify_selectors.connection_health(connection)
     context.update(
         connection=connection,
-        health=spotify_selectors.connection_health(connection),
+        health=health,
+        health_said=STATE_SAID.get(health.state, health.state),
         summary=selectors.library_summary(connection),
         plays=plays.get_page(_page_number(request, "plays_page")),
         playlists=playlists.get_page(_page_number(request, "playlists_page")),
         gaps=list(selectors.gaps_of(connection, open_only=True)[:20]),
-        runs=[(job, KIND_SAID.get(job.kind, job.kind)) for job in selectors.sync_jobs_of(connection)[:5]],
+        runs=[
+            (job, KIND_SAID.get(job.kind, job.kind))
+            for job in selectors.sync_jobs_of(connection)[:5]
+        ],
     )
     return context
 
@@ -99,17 +111,14 @@ def _first_error(errors: dict[str, Any]) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def spotify_page(request: HttpRequest) -> HttpResponse:
-    """GET shows the page; POST ``action=disconnect`` (optional ``purge``) disconnects."""
+    """GET shows the page; POST ``action=disconnect`` disconnects (the library goes with it)."""
     if request.method == "POST":
         if request.POST.get("action") != "disconnect":
             return _page(request, error="action: unknown action.", status=400)
-        purge = request.POST.get("purge") in ("1", "true", "on")
-        connection_delete(user=_signed_in(request), purge=purge)
+        # The library hangs off the connection: it goes with it, purge or not.
+        connection_delete(user=_signed_in(request), purge=True)
         messages.success(
-            request,
-            "Spotify disconnected; your playlists, plays and gaps stored here are deleted."
-            if purge
-            else "Spotify disconnected.",
+            request, "Spotify disconnected; your playlists, plays and gaps stored here are deleted."
         )
         return _back()
     return _page(request)

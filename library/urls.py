@@ -13,9 +13,7 @@ urlpatterns = [
         apis.MyPlaylistDetailApi.as_view(),
         name="playlist",
     ),
-    path(
-        "api/spotify/me/recently-played/", apis.MyRecentlyPlayedApi.as_view(), name="plays"
-    ),
+    path("api/spotify/me/recently-played/", apis.MyRecentlyPlayedApi.as_view(), name="plays"),
     path("api/spotify/me/gaps/", apis.MyGapsApi.as_view(), name="gaps"),
     path("api/spotify/me/sync/", apis.MySyncApi.as_view(), name="sync"),
     path("api/spotify/me/history/", apis.MyHistoryApi.as_view(), name="history"),

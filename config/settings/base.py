@@ -333,11 +333,8 @@ LIBRARY_HISTORY_MAX_FILES = env.int("LIBRARY_HISTORY_MAX_FILES", default=40)
 
 # --- issue 12: library web (docs/library-api.md) ---------------------------------------------
 # Per user: POST /api/spotify/me/sync/ (a repeat returns the running job anyway) and uploads.
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["spotify_me_sync"] = env(
-    "THROTTLE_SPOTIFY_ME_SYNC", default="30/hour"
-)
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["spotify_me_history"] = env(
-    "THROTTLE_SPOTIFY_ME_HISTORY", default="20/hour"
-)
+_THROTTLE_RATES: dict[str, str] = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[assignment]
+_THROTTLE_RATES["spotify_me_sync"] = env("THROTTLE_SPOTIFY_ME_SYNC", default="30/hour")
+_THROTTLE_RATES["spotify_me_history"] = env("THROTTLE_SPOTIFY_ME_HISTORY", default="20/hour")
 # A history upload (all its files) larger than this is refused (413) before it is read.
 LIBRARY_HISTORY_MAX_UPLOAD_BYTES = env.int("LIBRARY_HISTORY_MAX_UPLOAD_BYTES", default=300_000_000)

@@ -20,6 +20,7 @@ from library.models import (
     PlaySource,
 )
 from spotify_integration.models import SpotifyConnection
+from spotify_integration.ratelimit import spotify_pause_clear
 from tests.catalog.factories import SongFactory
 from tests.spotify_integration.factories import SpotifyConnectionFactory, UserFactory
 
@@ -44,12 +45,15 @@ def _spotify_id(prefix: str, n: int) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles():
-    # DRF's throttles count in the cache (Redis, this worker's prefix): start each test at 0.
+def _fresh_cache():
+    # DRF's throttles and Spotify's pause live in the cache (Redis, this worker's prefix only):
+    # every test starts with none.
     if hasattr(cache, "delete_pattern"):
-        cache.delete_pattern("*throttle*")
+        cache.delete_pattern("*")
     else:  # pragma: no cover - the embedded default
         cache.clear()
+    yield
+    spotify_pause_clear()
 
 
 @pytest.fixture
@@ -146,3 +150,23 @@ def alice(make_library) -> Library:
 @pytest.fixture
 def bob(make_library) -> Library:
     return make_library("bob", tag="B", plays=3)
+
+
+def export_file(rows: list[tuple[str, str]], *, name: str = "Streaming_History_Audio_2026.json"):
+    """An Extended streaming history file: (ts, track id) rows, each played for 3 minutes."""
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = [
+        {
+            "ts": ts,
+            "ms_played": 180_000,
+            "spotify_track_uri": f"spotify:track:{track}",
+            "master_metadata_track_name": "A song",
+            "ip_addr": "192.0.2.1",
+            "platform": "linux",
+        }
+        for ts, track in rows
+    ]
+    return SimpleUploadedFile(name, json.dumps(body).encode(), content_type="application/json")

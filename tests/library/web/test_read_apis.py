@@ -119,7 +119,8 @@ def test_plays_accept_a_date_alone(as_alice):
         ({"to": "2026-13-45"}, "to"),
         ({"from": "2026-11-29T10:00:00Z", "to": "2026-11-29T09:00:00Z"}, "to"),
         ({"limit": "0"}, "limit"),
-        ({"cursor": "bm90IGEgY3Vyc29y"}, "cursor"),
+        ({"cursor": "cD1ub3QtYS1kYXRl"}, "cursor"),  # p=not-a-date
+        ({"cursor": "bz0tNQ=="}, "cursor"),  # o=-5
     ],
 )
 def test_plays_refuse_bad_parameters_naming_them(as_alice, schema, params, field):
