@@ -125,7 +125,7 @@ class FakePlaylist:
 
     @property
     def snapshot_id(self) -> str:
-        digest = hashlib.sha1(f"{self.id}:{self.version}".encode()).hexdigest()
+        digest = hashlib.blake2b(f"{self.id}:{self.version}".encode(), digest_size=12).hexdigest()
         return f"snap-{digest[:24]}"
 
     def change(self) -> None:
