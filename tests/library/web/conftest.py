@@ -59,87 +59,88 @@ def _fresh_cache():
 @pytest.fixture
 def make_library(db) -> Callable[..., Library]:
     """A user with a connection, 3 playlists (one not readable), 60 plays and 2 gaps."""
+    return library_make
 
-    def make(username: str, *, tag: str = "A", plays: int = 60, **connection: Any) -> Library:
-        user = UserFactory(username=username)
-        conn: SpotifyConnection = SpotifyConnectionFactory(
-            user=user, account_id=f"acct-{username}", **connection
+
+def library_make(username: str, *, tag: str = "A", plays: int = 60, **connection: Any) -> Library:
+    """What ``make_library`` makes (also for the browser tests, on a transactional database)."""
+    user = UserFactory(username=username)
+    conn: SpotifyConnection = SpotifyConnectionFactory(
+        user=user, account_id=f"acct-{username}", **connection
+    )
+    library = Library(conn)
+    songs = [
+        SongFactory(
+            title=f"{tag} Song {n}",
+            artist_names=f"{tag} Artist",
+            spotify_id=_spotify_id(f"{tag}trk", n),
         )
-        library = Library(conn)
-        songs = [
-            SongFactory(
-                title=f"{tag} Song {n}",
-                artist_names=f"{tag} Artist",
-                spotify_id=_spotify_id(f"{tag}trk", n),
-            )
-            for n in range(5)
-        ]
-        for n, (name, readable) in enumerate(
-            [(f"{tag} Road Trip", True), (f"{tag} Focus", True), (f"{tag} Followed Mix", False)]
-        ):
-            playlist = Playlist.objects.create(
-                connection=conn,
-                spotify_id=_spotify_id(f"{tag}pl", n),
-                name=name,
-                owner_id=f"owner-{username}",
-                owner_name=username.title(),
-                item_count=4 if readable else 30,
-                items_readable=readable,
-                position=n,
-                snapshot_id=f"snap-{n}",
-                items_snapshot_id=f"snap-{n}" if readable else "",
-            )
-            library.playlists.append(playlist)
-        first = library.playlists[0]
-        for position, song in enumerate(songs[:3]):
-            PlaylistItem.objects.create(
-                playlist=first,
-                position=position,
-                kind=ItemKind.TRACK,
-                song=song,
-                spotify_uri=f"spotify:track:{song.spotify_id}",
-                name=song.title,
-                artist_names=song.artist_names,
-                added_at=NEWEST - timedelta(days=position),
-                added_by=f"owner-{username}",
-            )
-        PlaylistItem.objects.create(
-            playlist=first, position=3, kind=ItemKind.LOCAL, name=f"{tag} home demo.mp3"
-        )
-        for n in range(plays):
-            song = songs[n % len(songs)]
-            library.plays.append(
-                Play.objects.create(
-                    connection=conn,
-                    played_at=NEWEST - timedelta(seconds=90 * n),
-                    track_id=song.spotify_id,
-                    song=song,
-                    context_type="playlist" if n % 2 else "album",
-                    source=PlaySource.API,
-                )
-            )
-        library.gaps = [
-            PlayGap.objects.create(
-                connection=conn,
-                start=NEWEST - timedelta(days=3, hours=2),
-                end=NEWEST - timedelta(days=3),
-            ),
-            PlayGap.objects.create(
-                connection=conn,
-                start=NEWEST - timedelta(days=9, hours=1),
-                end=NEWEST - timedelta(days=9),
-                filled_at=NEWEST - timedelta(days=1),
-                filled_plays=12,
-            ),
-        ]
-        LibrarySyncState.objects.create(
+        for n in range(5)
+    ]
+    for n, (name, readable) in enumerate(
+        [(f"{tag} Road Trip", True), (f"{tag} Focus", True), (f"{tag} Followed Mix", False)]
+    ):
+        playlist = Playlist.objects.create(
             connection=conn,
-            plays_synced_at=NEWEST + timedelta(minutes=5),
-            playlists_synced_at=NEWEST - timedelta(hours=2),
+            spotify_id=_spotify_id(f"{tag}pl", n),
+            name=name,
+            owner_id=f"owner-{username}",
+            owner_name=username.title(),
+            item_count=4 if readable else 30,
+            items_readable=readable,
+            position=n,
+            snapshot_id=f"snap-{n}",
+            items_snapshot_id=f"snap-{n}" if readable else "",
         )
-        return library
-
-    return make
+        library.playlists.append(playlist)
+    first = library.playlists[0]
+    for position, song in enumerate(songs[:3]):
+        PlaylistItem.objects.create(
+            playlist=first,
+            position=position,
+            kind=ItemKind.TRACK,
+            song=song,
+            spotify_uri=f"spotify:track:{song.spotify_id}",
+            name=song.title,
+            artist_names=song.artist_names,
+            added_at=NEWEST - timedelta(days=position),
+            added_by=f"owner-{username}",
+        )
+    PlaylistItem.objects.create(
+        playlist=first, position=3, kind=ItemKind.LOCAL, name=f"{tag} home demo.mp3"
+    )
+    for n in range(plays):
+        song = songs[n % len(songs)]
+        library.plays.append(
+            Play.objects.create(
+                connection=conn,
+                played_at=NEWEST - timedelta(seconds=90 * n),
+                track_id=song.spotify_id,
+                song=song,
+                context_type="playlist" if n % 2 else "album",
+                source=PlaySource.API,
+            )
+        )
+    library.gaps = [
+        PlayGap.objects.create(
+            connection=conn,
+            start=NEWEST - timedelta(days=3, hours=2),
+            end=NEWEST - timedelta(days=3),
+        ),
+        PlayGap.objects.create(
+            connection=conn,
+            start=NEWEST - timedelta(days=9, hours=1),
+            end=NEWEST - timedelta(days=9),
+            filled_at=NEWEST - timedelta(days=1),
+            filled_plays=12,
+        ),
+    ]
+    LibrarySyncState.objects.create(
+        connection=conn,
+        plays_synced_at=NEWEST + timedelta(minutes=5),
+        playlists_synced_at=NEWEST - timedelta(hours=2),
+    )
+    return library
 
 
 @pytest.fixture
