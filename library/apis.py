@@ -109,8 +109,14 @@ class MyPlaylistDetailApi(_MeApi):
     @extend_schema(
         parameters=[
             OpenApiParameter("spotify_id", str, OpenApiParameter.PATH, description="Spotify id"),
-            OpenApiParameter("limit", int, description="Items per page, 1-200 (default 50)."),
-            OpenApiParameter("offset", int, description="Items to skip (default 0)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": PagePagination.max_limit},
+                description="Items per page (default 50).",
+            ),
+            OpenApiParameter(
+                "offset", {"type": "integer", "minimum": 0}, description="Items to skip."
+            ),
         ],
         responses={200: PlaylistDetailSerializer},
     )

@@ -147,8 +147,10 @@ def test_the_schema_documents_the_bounds(schema):
     assert {"from", "to", "cursor", "limit"} <= set(params)
     assert params["limit"]["schema"]["minimum"] == 1
     assert params["limit"]["schema"]["maximum"] == 200
-    listing = {p["name"]: p for p in schema["paths"][PLAYLISTS]["get"]["parameters"]}
-    assert listing["limit"]["schema"]["maximum"] == 200
+    for path in (PLAYLISTS, "/api/spotify/me/playlists/{spotify_id}/", GAPS, SYNC):
+        listing = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+        assert listing["limit"]["schema"]["maximum"] == 200, path
+        assert listing["offset"]["schema"]["minimum"] == 0, path
     for path in (PLAYLISTS, PLAYS, GAPS, SYNC):
         assert "403" in schema["paths"][path]["get"]["responses"]
     assert "429" in schema["paths"][SYNC]["post"]["responses"]
