@@ -119,6 +119,12 @@ SPECS: dict[str, Spec] = {
             "Circuit breaker state changes, by breaker and the state entered.",
             ("breaker", "state"),
         ),
+        Spec(
+            "encore_spotify_token_refreshes",
+            "counter",
+            "Users' token refreshes by outcome (ok, invalid_grant, storm, paused).",
+            ("outcome",),
+        ),
     )
 }
 
@@ -406,3 +412,10 @@ def record_library_event(*, event: str, amount: float = 1) -> None:
     """Users' libraries (issue 12): ``event`` is plays_api, plays_export, gap_found or
     gap_filled; library syncs themselves are counted as jobs (encore_sync_jobs)."""
     _counter("encore_library_events", (event,), amount)
+
+
+@_safe
+def record_token_refresh(*, outcome: str) -> None:
+    """A user's token refresh: ``ok``, ``invalid_grant`` (one connection marked), ``storm``
+    (many invalid_grants: refreshes paused), ``paused`` (refused while paused)."""
+    _counter("encore_spotify_token_refreshes", (outcome,))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -27,6 +25,7 @@ from spotify_integration.serializers import (
 )
 from spotify_integration.services.connections import connection_delete
 from spotify_integration.services.oauth import oauth_complete, oauth_start
+from spotify_integration.signin_views import callback_finish
 
 
 def _session_key(request: Request) -> str:
@@ -80,11 +79,14 @@ def _wants_html(request: Request) -> bool:
 
 
 class SpotifyCallbackApi(APIView):
-    """Spotify redirects the browser here after the user's decision.
+    """Spotify redirects the browser here after the user's decision (a connect or a sign-in).
 
-    Success stores the connection and redirects to the /spotify/ page, which shows the
-    result. Any refusal answers 400 (409 when the Spotify account belongs to another user)
-    and stores nothing: an HTML page for browsers, the JSON error body for API clients.
+    Success stores the connection (and, for a sign-in, signs the user in) and redirects to
+    the /spotify/ page (or the sign-in's ``next``), which shows the result. A connect that
+    completes while Spotify is paused is stored with its profile pending and the profile job
+    is enqueued. Any refusal answers 400 (409 when the Spotify account belongs to another
+    user, 403 when a sign-in finds no user) and stores nothing: an HTML page for browsers,
+    the JSON error body for API clients.
     """
 
     permission_classes = [AllowAny]  # the state, bound to the session, identifies the user
@@ -93,6 +95,8 @@ class SpotifyCallbackApi(APIView):
     error_responses = {
         400: "Refused: the state is missing, expired or another session's, the user denied "
         "access, or Spotify refused the code. Nothing is stored.",
+        403: "A sign-in with Spotify found no Encore user for the account and sign-ups are "
+        "off, or the user must sign in with a password (`spotify_sign_in_refused`).",
         409: "The Spotify account is connected to another Encore user (`spotify_account_linked"
         "_elsewhere`).",
         502: "Spotify answered with an error.",
@@ -107,7 +111,7 @@ class SpotifyCallbackApi(APIView):
         try:
             params = CallbackInputSerializer(data=request.query_params)
             params.is_valid(raise_exception=True)
-            connection = oauth_complete(
+            outcome = oauth_complete(
                 user=request.user,
                 session_key=request.session.session_key,
                 state=params.validated_data.get("state"),
@@ -123,11 +127,7 @@ class SpotifyCallbackApi(APIView):
                 {"error": exc},
                 status=exc.http_status,
             )
-        messages.success(
-            request._request,
-            f"Spotify account {connection.display_name or connection.account_id} is connected.",
-        )
-        return HttpResponseRedirect(reverse("library:page"))
+        return callback_finish(request._request, outcome)
 
 
 class SpotifyStatusApi(APIView):

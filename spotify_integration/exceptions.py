@@ -36,6 +36,17 @@ class SpotifyRateLimited(RateLimited):
     default_message = "Spotify's rate limit is reached; try again later."
 
 
+class SpotifyRefreshesPaused(SpotifyRateLimited):
+    """Token refreshes are paused after an invalid_grant storm (spotify_integration.refresh_guard):
+    wait ``retry_after`` seconds. The connection keeps its tokens."""
+
+    code = "spotify_refreshes_paused"
+    default_message = (
+        "Spotify is refusing many connections at once; Encore paused token refreshes and "
+        "keeps your connection. Try again later."
+    )
+
+
 class SpotifyUnavailable(SpotifyError):
     """5xx, timeouts and network errors that outlived the bounded retries. Transient."""
 
@@ -154,6 +165,18 @@ class SpotifyAccountLinkedElsewhere(SpotifyError):
     code = "spotify_account_linked_to_another_user"
     http_status = status.HTTP_409_CONFLICT
     default_message = "This Spotify account is already connected to another Encore user."
+
+
+class SpotifySignInRefused(SpotifyError):
+    """Signing in with Spotify found no Encore user to sign in (and sign-ups are off), or the
+    user may not sign in this way (inactive, or staff: staff use their password)."""
+
+    code = "spotify_sign_in_refused"
+    http_status = status.HTTP_403_FORBIDDEN
+    default_message = (
+        "No Encore account is linked to this Spotify account. Sign in with your username and "
+        "password, then connect Spotify on your page."
+    )
 
 
 class TokenUndecryptable(SpotifyError):

@@ -38,8 +38,14 @@ class ConnectionHealth:
 
     @property
     def usable(self) -> bool:
-        """Spotify may be called for this connection (jobs run; the API serves)."""
+        """The tokens are good: Spotify may be called for this connection."""
         return self.state not in HEALTH_STATES_NEEDING_CONNECT
+
+    @property
+    def can_sync(self) -> bool:
+        """Library jobs may run: usable and the account is known (not ``profile_pending``,
+        whose tokens may belong to another account than the row's until ``/me`` answers)."""
+        return self.state in ("active", "expiring")
 
 
 def connection_health(

@@ -5,7 +5,7 @@ with the playlists and plays stored for it."""
 
 from django.urls import path
 
-from spotify_integration import apis
+from spotify_integration import apis, signin_views
 
 app_name = "spotify"
 
@@ -14,4 +14,7 @@ urlpatterns = [
     path("api/spotify/callback/", apis.SpotifyCallbackApi.as_view(), name="callback"),
     path("api/spotify/status/", apis.SpotifyStatusApi.as_view(), name="status"),
     path("api/spotify/connection/", apis.SpotifyConnectionApi.as_view(), name="connection"),
+    path("accounts/login/", signin_views.EncoreLoginView.as_view(), name="login"),
+    path("accounts/logout/", signin_views.EncoreLogoutView.as_view(), name="logout"),
+    path("accounts/login/spotify/", signin_views.SpotifySignInStartView.as_view(), name="signin"),
 ]

@@ -17,6 +17,7 @@ from django import forms
 
 from catalog.services import MAX_ERRORS_KEPT, ImportProgress, song_import
 from sync.exceptions import JobFailed
+from sync.kinds_connections import CONNECTION_KINDS
 from sync.kinds_enrichment import ENRICHMENT_KINDS
 from sync.kinds_library import LIBRARY_KINDS
 from sync.params import ImportFileField
@@ -150,4 +151,5 @@ BUILTIN_KINDS: list[JobKind] = [
     ),
     *ENRICHMENT_KINDS,
     *LIBRARY_KINDS,
+    *CONNECTION_KINDS,
 ]

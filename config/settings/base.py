@@ -140,7 +140,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -316,6 +315,20 @@ SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS = env.float("SEARCH_SPOTIFY_BREAKER_OPEN_SEC
 # --- issue 12: connection lifecycle and sign-in (docs/connections.md) -----------------------
 # A connection shows `expiring` this many days before its refresh token's 6 months end.
 SPOTIFY_EXPIRY_WARNING_DAYS = env.int("SPOTIFY_EXPIRY_WARNING_DAYS", default=14)
+# invalid_grant storms: at least MIN invalid_grants, and at least RATIO of the token refreshes,
+# within WINDOW seconds is a Spotify incident, not users revoking: stop marking connections
+# needs_reauth, keep their tokens, pause every refresh for PAUSE_SECONDS, log an ERROR.
+SPOTIFY_INVALID_GRANT_STORM_MIN = env.int("SPOTIFY_INVALID_GRANT_STORM_MIN", default=5)
+SPOTIFY_INVALID_GRANT_STORM_RATIO = env.float("SPOTIFY_INVALID_GRANT_STORM_RATIO", default=0.2)
+SPOTIFY_INVALID_GRANT_STORM_WINDOW = env.int("SPOTIFY_INVALID_GRANT_STORM_WINDOW", default=600)
+SPOTIFY_REFRESH_STORM_PAUSE_SECONDS = env.int("SPOTIFY_REFRESH_STORM_PAUSE_SECONDS", default=1800)
+# Signing in with Spotify creates an Encore user for a Spotify account no user has connected
+# yet. Off by default: an operator opens sign-ups (a development-mode Spotify app serves at
+# most 5 allow-listed Spotify users anyway). Off, such a sign-in is refused with a message.
+SPOTIFY_SIGNUP_ENABLED = env.bool("SPOTIFY_SIGNUP_ENABLED", default=False)
+# Encore's own login page (username and password, or Spotify); @login_required pages go there.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/spotify/"
 
 # --- issue 12: library sync (docs/library.md) ------------------------------------------------
 # How often the beat fan-out starts each connection's plays sync and playlists sync (seconds);

@@ -42,11 +42,17 @@ from spotify_integration.exceptions import (
     SpotifyNotConnected,
     SpotifyRateLimited,
     SpotifyReauthRequired,
+    SpotifyRefreshesPaused,
     SpotifyUnavailable,
     TokenUndecryptable,
 )
 from spotify_integration.metrics import record_spotify_call
 from spotify_integration.ratelimit import cache_lock
+from spotify_integration.refresh_guard import (
+    refresh_check_not_paused,
+    refresh_record_ok,
+    refreshes_paused_for,
+)
 from spotify_integration.vault import token_decrypt, token_encrypt
 
 # spotipy logs the Authorization header and token request bodies at DEBUG, and every expected
@@ -55,6 +61,9 @@ from spotify_integration.vault import token_decrypt, token_encrypt
 logging.getLogger("spotipy").setLevel(logging.CRITICAL)
 
 TOKEN_EXPIRY_MARGIN_SECONDS = 60  # refresh when fewer seconds than this remain
+# How a connection's last_error starts when Spotify refused its refresh token; the app finds
+# the connections an invalid_grant storm marked by it (services.connections).
+INVALID_GRANT_REASON = "Spotify refused the refresh token (invalid_grant)"
 
 T = TypeVar("T")
 
@@ -78,8 +87,10 @@ class TokenStore(Protocol):
         """Store a refreshed token_info; keep the old refresh token when it has none."""
         ...
 
-    def mark_needs_reauth(self, *, connection_id: int, reason: str) -> None:
-        """Spotify refused the connection for good: drop its tokens, keep ``reason``."""
+    def mark_needs_reauth(self, *, connection_id: int, reason: str) -> bool:
+        """Spotify said invalid_grant: mark the connection as needing a reconnect, keeping
+        ``reason``. Returns False when the app holds the mark back because many connections
+        are refused at once (an incident): the caller then raises SpotifyRefreshesPaused."""
         ...
 
 
@@ -312,6 +323,7 @@ def connection_access_token(
         info = handler.usable_token()  # re-read: someone may have refreshed while we waited
         if is_fresh(info, reject):
             return str(info["access_token"])
+        refresh_check_not_paused()  # an invalid_grant storm paused every refresh
         manager = user_auth_manager(handler)
         refresh_token = info["refresh_token"]
         try:
@@ -323,12 +335,20 @@ def connection_access_token(
                 retry=True,
             )
         except InvalidGrant as exc:
-            store.mark_needs_reauth(
+            marked = store.mark_needs_reauth(
                 connection_id=connection_id,
-                reason=f"Spotify refused the refresh token (invalid_grant: {exc.description}).",
+                reason=f"{INVALID_GRANT_REASON} ({exc.description}).",
             )
+            if not marked:
+                raise SpotifyRefreshesPaused(retry_after=refresh_paused_or_one()) from None
             raise SpotifyReauthRequired() from None
+        refresh_record_ok()
         return str(new_info["access_token"])
+
+
+def refresh_paused_or_one() -> int:
+    """Seconds left of the refresh pause, at least 1 (for Retry-After)."""
+    return max(1, refreshes_paused_for())
 
 
 # --- Connecting a user (authorization code with PKCE) --------------------------------------

@@ -44,7 +44,6 @@ from spotify_integration.exceptions import (
     SpotifyForbiddenByScope,
     SpotifyNotFound,
     SpotifyRateLimited,
-    SpotifyReauthRequired,
     SpotifyUnavailable,
 )
 from spotify_integration.metrics import record_spotify_call
@@ -223,11 +222,21 @@ class SpotifyClient:
             return SpotifyRateLimited(retry_after=retry_after, detail={**detail, "reason": reason})
         if status == 401:
             if self._connection_id is not None and self._token_store is not None:
-                self._token_store.mark_needs_reauth(
-                    connection_id=self._connection_id,
-                    reason="Spotify refused a freshly refreshed access token (401).",
+                # A 401 right after a refresh Spotify granted says nothing about the refresh
+                # token (Spotify has answered this way in incidents and while a new token
+                # propagates): transient, and the connection and its tokens are kept.
+                logger.warning(
+                    "spotify %s -> 401 again after a successful refresh: treated as transient",
+                    endpoint,
+                    extra={
+                        "spotify_endpoint": endpoint,
+                        "spotify_connection_id": self._connection_id,
+                    },
                 )
-                return SpotifyReauthRequired()
+                return SpotifyUnavailable(
+                    "Spotify refused a freshly refreshed access token; try again shortly.",
+                    detail={**detail, "reason": "UNAUTHORIZED_AFTER_REFRESH"},
+                )
             if self._access_token is not None:
                 return SpotifyAuthorizationFailed("Spotify refused the new access token.")
             return SpotifyAppUnauthorized()

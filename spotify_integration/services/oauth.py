@@ -1,4 +1,5 @@
-"""Connecting a Spotify account: start (the one-time state and PKCE), and the callback.
+"""Connecting a Spotify account, or signing in with one: start (the one-time state and
+PKCE), and the callback.
 
 The flow is the authorization-code grant with PKCE (S256) and a one-time ``state`` bound to
 the browser session (docs/spotify-api.md). The connection itself is stored by
@@ -12,6 +13,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import dataclass, field
+from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -29,12 +32,18 @@ from spotify_integration.exceptions import (
     SpotifyAccessDenied,
     SpotifyAuthorizationFailed,
     SpotifyNotConfigured,
+    SpotifyRateLimited,
     SpotifyStateInvalid,
+    SpotifyUnavailable,
     TokenUndecryptable,
 )
 from spotify_integration.models import SpotifyConnection
 from spotify_integration.services.connections import connection_upsert
+from spotify_integration.services.profile import connection_store_pending
+from spotify_integration.services.signin import signin_with_spotify
 from spotify_integration.vault import token_decrypt, token_encrypt
+
+Purpose = Literal["connect", "signin"]
 
 OAUTH_STATE_TTL_SECONDS = 10 * 60
 STATE_MAX_LENGTH = 200
@@ -63,13 +72,12 @@ def pkce_pair() -> tuple[str, str]:
 
 
 @sensitive_variables("verifier", "state", "session_key")
-def oauth_start(*, user: AbstractBaseUser, session_key: str) -> str:
-    """Begin a connect: store a one-time state bound to the session and verifier; return the
-    Spotify authorize URL.
+def _start(*, user_id: int | None, purpose: Purpose, session_key: str, show_dialog: bool) -> str:
+    """Store a one-time state bound to the session and verifier; return the authorize URL.
 
-    The state lives server-side (the cache) for 10 minutes, keyed by its hash, holding the user,
-    a hash of the session key, and the PKCE verifier encrypted by the vault. A user who is
-    already connected gets Spotify's account chooser (``show_dialog``).
+    The state lives server-side (the cache) for 10 minutes, keyed by its hash, holding the
+    purpose, the user (None for a sign-in), a hash of the session key, and the PKCE verifier
+    encrypted by the vault.
     """
     if not spotify_configured():
         raise SpotifyNotConfigured()  # before storing a state nobody can ever use
@@ -78,31 +86,53 @@ def oauth_start(*, user: AbstractBaseUser, session_key: str) -> str:
     cache.set(
         _state_key(state),
         {
-            "user_id": user.pk,
+            "purpose": purpose,
+            "user_id": user_id,
             "session": _digest(session_key),
             "verifier": token_encrypt(plaintext=verifier),
             "expires_at": now() + OAUTH_STATE_TTL_SECONDS,
         },
         timeout=OAUTH_STATE_TTL_SECONDS,
     )
-    reconnect = SpotifyConnection.objects.filter(user_id=user.pk).exists()
     return oauth_authorize_url(
         state=state,
         code_challenge=challenge,
         scopes=list(settings.SPOTIFY_SCOPES),
-        show_dialog=reconnect,
+        show_dialog=show_dialog,
     )
+
+
+def oauth_start(*, user: AbstractBaseUser, session_key: str) -> str:
+    """Begin a connect for ``user``; return the Spotify authorize URL. A user who is already
+    connected gets Spotify's account chooser (``show_dialog``)."""
+    reconnect = SpotifyConnection.objects.filter(user_id=user.pk).exists()
+    return _start(
+        user_id=user.pk, purpose="connect", session_key=session_key, show_dialog=reconnect
+    )
+
+
+def oauth_start_signin(*, session_key: str) -> str:
+    """Begin a sign-in with Spotify (nobody signed in yet); return the authorize URL. The
+    callback finds the Encore user by the Spotify account (services.signin)."""
+    return _start(user_id=None, purpose="signin", session_key=session_key, show_dialog=False)
 
 
 def _refuse_state(reason: str, message: str) -> SpotifyStateInvalid:
     return SpotifyStateInvalid(f"state: {message}", detail={"state": reason})
 
 
+@dataclass(frozen=True)
+class SpentState:
+    purpose: Purpose
+    user_id: int | None  # None for a sign-in
+    verifier: str = field(repr=False)
+
+
 @sensitive_variables("state", "session_key", "record", "verifier")
 def _oauth_state_consume(
     *, state: str | None, session_key: str | None, user: AbstractBaseUser | AnonymousUser
-) -> tuple[int, str]:
-    """Spend ``state`` (single use even when refused) and return (user id, PKCE verifier).
+) -> SpentState:
+    """Spend ``state`` (single use even when refused) and return what it was issued for.
 
     Refuses a missing, unknown, reused, expired or other-session state with
     SpotifyStateInvalid. Single use is enforced by the cache delete: of two concurrent
@@ -122,16 +152,34 @@ def _oauth_state_consume(
         raise _refuse_state("expired", "expired (10 minutes); start the connection again.")
     if not session_key or not hmac.compare_digest(record["session"], _digest(session_key)):
         raise _refuse_state("other_session", "was issued to another browser session.")
-    if user.is_authenticated and user.pk != record["user_id"]:
+    purpose: Purpose = record.get("purpose", "connect")
+    if purpose == "connect" and user.is_authenticated and user.pk != record["user_id"]:
         raise _refuse_state("other_session", "was issued to another user.")
     try:
         verifier = token_decrypt(ciphertext=record["verifier"])
     except TokenUndecryptable:
         raise _refuse_state("unknown", "not recognised; start the connection again.") from None
-    return record["user_id"], verifier
+    return SpentState(purpose=purpose, user_id=record["user_id"], verifier=verifier)
 
 
-@sensitive_variables("state", "code", "session_key", "verifier", "grant")
+@dataclass(frozen=True)
+class OAuthOutcome:
+    """What a completed callback did. ``purpose``: ``connect`` (the signed-in user connected
+    ``connection``) or ``signin`` (``user`` is to be signed in; ``created_user`` when the
+    sign-up setting made the account). ``profile_pending``: stored during a pause, ``/me``
+    comes later by a job (the caller enqueues it)."""
+
+    purpose: Purpose
+    connection: SpotifyConnection
+    user_id: int
+    created_user: bool = False
+
+    @property
+    def profile_pending(self) -> bool:
+        return self.connection.profile_pending
+
+
+@sensitive_variables("state", "code", "session_key", "spent", "grant")
 def oauth_complete(
     *,
     user: AbstractBaseUser | AnonymousUser,
@@ -139,22 +187,44 @@ def oauth_complete(
     state: str | None,
     code: str | None,
     error: str | None,
-) -> SpotifyConnection:
-    """Finish a connect from Spotify's redirect and store the connection.
+) -> OAuthOutcome:
+    """Finish a connect or a sign-in from Spotify's redirect.
 
     Order matters: the state is checked (and spent) before anything else, so a refused
     callback stores nothing and never reaches Spotify. Then ``error`` (``access_denied``: the
     user declined), the code exchange with the PKCE verifier, ``/me``, and the upsert keyed by
-    Spotify's ``account_id``. Raises SpotifyStateInvalid, SpotifyAccessDenied,
-    SpotifyAuthorizationFailed, SpotifyAccountLinkedElsewhere, or a client error.
+    Spotify's ``account_id``.
+
+    A connect whose ``/me`` cannot be asked now (the Web API is paused after a 429, the shared
+    budget is spent, or Spotify is unavailable) keeps the grant: the connection is stored with
+    its profile pending (services.profile). A sign-in needs ``/me`` to know who is signing in,
+    so it is refused then (SpotifyRateLimited / SpotifyUnavailable: try again shortly).
+    Raises SpotifyStateInvalid, SpotifyAccessDenied, SpotifyAuthorizationFailed,
+    SpotifyAccountLinkedElsewhere, SpotifySignInRefused, or a client error.
     """
-    user_id, verifier = _oauth_state_consume(state=state, session_key=session_key, user=user)
+    spent = _oauth_state_consume(state=state, session_key=session_key, user=user)
     if error:
         if error == "access_denied":
             raise SpotifyAccessDenied()
         raise SpotifyAuthorizationFailed(detail={"error": error[:100]})
     if not code:
         raise ValidationFailed("code: missing from Spotify's redirect.", detail={"code": "missing"})
-    grant = oauth_exchange_code(code=code, code_verifier=verifier)
-    profile = SpotifyClient.for_access_token(grant.access_token).me()
-    return connection_upsert(user_id=user_id, profile=profile, grant=grant)
+    grant = oauth_exchange_code(code=code, code_verifier=spent.verifier)
+    if spent.purpose == "signin":
+        profile = SpotifyClient.for_access_token(grant.access_token).me()
+        signed_in = signin_with_spotify(profile=profile, grant=grant)
+        return OAuthOutcome(
+            purpose="signin",
+            connection=signed_in.connection,
+            user_id=signed_in.connection.user_id,
+            created_user=signed_in.created_user,
+        )
+    if spent.user_id is None:  # pragma: no cover - a connect state always names its user
+        raise _refuse_state("unknown", "not recognised; start the connection again.")
+    try:
+        profile = SpotifyClient.for_access_token(grant.access_token).me()
+    except (SpotifyRateLimited, SpotifyUnavailable):
+        connection = connection_store_pending(user_id=spent.user_id, grant=grant)
+    else:
+        connection = connection_upsert(user_id=spent.user_id, profile=profile, grant=grant)
+    return OAuthOutcome(purpose="connect", connection=connection, user_id=spent.user_id)

@@ -21,10 +21,9 @@ from spotify_integration.services import oauth
 from spotify_integration.services.connections import connection_mark_needs_reauth
 from tests.spotify_integration.factories import UserFactory
 from tests.spotify_integration.fakes import (
+    API,
     AUTHORIZE_URL,
     ISSUED_SECRETS,
-    TOKEN_URL,
-    error_body,
     me_body,
     secret,
     token_body,
@@ -400,7 +399,7 @@ def test_permission_lets_a_good_connection_through(user, make_connection):
 
 def test_page_requires_sign_in(client, db):
     response = client.get("/spotify/")
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
 def test_page_shows_status_and_disconnects(browser, user, make_connection):
@@ -419,16 +418,14 @@ def test_page_rejects_unknown_actions(browser):
     assert response.status_code == 400 and b"action:" in response.content
 
 
-def test_errors_from_spotify_during_the_callback_store_nothing(browser, spotify):
+def test_a_refused_code_exchange_stores_nothing(browser, spotify):
+    # (A /me that cannot be asked keeps the grant: test_profile_pending.py)
     params = start(browser)
-    pkce_checking_token_endpoint(spotify, params["code_challenge"], token_body())
-    spotify.api(
-        "GET", "/me", status=429, body=error_body(429, "Too many"), headers={"Retry-After": "30"}
-    )
+    spotify.token({"error": "server_error"}, status=503)
     response = browser.get(CALLBACK, {"state": params["state"], "code": "c"})
-    assert response.status_code == 429 and response["Retry-After"] == "30"
+    assert response.status_code == 503
     assert nothing_stored()
-    assert next(c.request.url for c in spotify.rsps.calls) == TOKEN_URL
+    assert not spotify.calls_to(API)
 
 
 def test_connect_when_spotify_is_not_configured_says_so(browser, settings):

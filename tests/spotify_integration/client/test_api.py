@@ -12,7 +12,7 @@ from spotify_integration.exceptions import (
     SpotifyForbiddenByScope,
     SpotifyNotFound,
     SpotifyRateLimited,
-    SpotifyReauthRequired,
+    SpotifyUnavailable,
 )
 from spotify_integration.models import ConnectionStatus
 from spotify_integration.ratelimit import spotify_pause, spotify_pause_clear, spotify_paused_for
@@ -154,16 +154,23 @@ def test_a_401_refreshes_once_then_retries(spotify, user, make_connection, token
     assert auths[0] != auths[1]
 
 
-def test_a_second_401_after_refresh_needs_reauth(spotify, user, make_connection, token_store):
+def test_a_second_401_after_a_successful_refresh_is_transient_and_keeps_the_tokens(
+    spotify, user, make_connection, token_store
+):
     conn = make_connection(user)
     spotify.api("GET", "/me", status=401, body=error_body(401, "Invalid access token"))
     spotify.token()
-    with pytest.raises(SpotifyReauthRequired):
+    with pytest.raises(SpotifyUnavailable) as exc:
         SpotifyClient.for_connection(conn, token_store=token_store).me()
+    assert exc.value.transient and exc.value.detail["reason"] == "UNAUTHORIZED_AFTER_REFRESH"
     assert len(spotify.token_calls("refresh_token")) == 1
     assert len(spotify.calls_to(API)) == 2
     conn.refresh_from_db()
-    assert conn.status == ConnectionStatus.NEEDS_REAUTH
+    assert conn.status == ConnectionStatus.ACTIVE and conn.has_refresh_token
+    # The next call works with the refreshed token: nothing was erased.
+    spotify.api("GET", "/me", body=me_body())
+    assert SpotifyClient.for_connection(conn, token_store=token_store).me()["account_id"]
+    assert len(spotify.token_calls("refresh_token")) == 1
 
 
 def test_user_library_endpoints_use_the_2026_paths(spotify, user, make_connection, token_store):
