@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from library.eligibility import SyncBlocker, connection_blocker, pause_blocker
@@ -29,6 +30,8 @@ from sync.models import JobTrigger
 from sync.services.jobs import job_create
 
 logger = logging.getLogger("encore.library")
+
+FAN_OUT_CHUNK = 200  # connections a transaction
 
 
 def interval_for(kind: str) -> int:
@@ -71,29 +74,35 @@ def library_fan_out(*, now: datetime | None = None) -> FanOutReport:
     if not spotify_configured():
         return report
     paused = pause_blocker()
-    connections = SpotifyConnection.objects.select_related("user").order_by("pk")
     states = {s.connection_id: s for s in LibrarySyncState.objects.all()}
-    for connection in connections.iterator(chunk_size=500):
-        report.connections += 1
-        state = states.get(connection.pk)
-        if state is None:
-            state, _ = LibrarySyncState.objects.get_or_create(connection_id=connection.pk)
-        try:
-            _fan_out_one(connection, state, now=now, paused=paused, report=report)
-        except Exception:  # one connection's trouble never stops the others
-            report.failed += 1
-            logger.exception("library fan-out: connection %s failed", connection.pk)
+    ids = list(SpotifyConnection.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), FAN_OUT_CHUNK):
+        chunk = SpotifyConnection.objects.filter(pk__in=ids[start : start + FAN_OUT_CHUNK])
+        # One transaction a chunk (a commit per connection would cost an fsync each); each
+        # connection in a savepoint of its own, and the jobs' messages go out on commit.
+        with transaction.atomic():
+            for connection in chunk.select_related("user").order_by("pk"):
+                report.connections += 1
+                try:
+                    with transaction.atomic():
+                        _fan_out_one(connection, states, now=now, paused=paused, report=report)
+                except Exception:  # one connection's trouble never stops the others
+                    report.failed += 1
+                    logger.exception("library fan-out: connection %s failed", connection.pk)
     return report
 
 
 def _fan_out_one(
     connection: SpotifyConnection,
-    state: LibrarySyncState,
+    states: dict[int, LibrarySyncState],
     *,
     now: datetime,
     paused: SyncBlocker | None,
     report: FanOutReport,
 ) -> None:
+    state = states.get(connection.pk)
+    if state is None:
+        state, _ = LibrarySyncState.objects.get_or_create(connection_id=connection.pk)
     blocker = connection_blocker(connection, now=now) or paused
     if blocker is not None:
         reason = f"{blocker.reason}: {blocker.message}"[:200]
