@@ -12,13 +12,20 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from core.exceptions import ApplicationError
+from library.forms import HistoryUploadForm
 from library.models import LibrarySyncState, Play, PlayGap, Playlist, PlaylistItem
+from library.services.history import import_history
 from library.services.requests import request_sync
 from spotify_integration.admin import SpotifyConnectionAdmin
 from spotify_integration.models import ConnectionStatus, SpotifyConnection, add_months
@@ -105,6 +112,7 @@ class LibraryConnectionAdmin(SpotifyConnectionAdmin):
         "last_sync_error",
         "plays_count",
         "open_gaps_count",
+        "history_upload",
     )
     fields = readonly_fields
     actions = ("sync_plays_now", "sync_playlists_now", *SpotifyConnectionAdmin.actions)
@@ -163,9 +171,52 @@ class LibraryConnectionAdmin(SpotifyConnectionAdmin):
     def open_gaps_count(self, obj: SpotifyConnection) -> int:
         return int(getattr(obj, "open_gaps_total", 0))
 
+    @admin.display(description="Streaming history")
+    def history_upload(self, obj: SpotifyConnection) -> str:
+        url = reverse("admin:library_connection_history", args=[obj.pk])
+        return format_html('<a href="{}">Import the user\'s streaming history export…</a>', url)
+
     # Starting a sync adds a job: staff who may add jobs get the actions, view-only staff not.
     def has_sync_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("sync.add_syncjob"))
+
+    def get_urls(self) -> list[URLPattern]:
+        upload = path(
+            "<int:connection_id>/history/",
+            self.admin_site.admin_view(self.history_upload_view),
+            name="library_connection_history",
+        )
+        return [upload, *super().get_urls()]
+
+    def history_upload_view(self, request: HttpRequest, connection_id: int) -> HttpResponse:
+        """Staff upload a user's export for them: the same service as the user's own upload."""
+        if not self.has_sync_permission(request):
+            raise PermissionDenied
+        connection = get_object_or_404(SpotifyConnection, pk=connection_id)
+        form = HistoryUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = import_history(
+                    connection,
+                    form.cleaned_data["files"],
+                    triggered_by=request.user,
+                    trigger=JobTrigger.ADMIN,
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request, f"Started job #{job.pk} importing the history.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(reverse("admin:sync_syncjob_change", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import streaming history",
+            "connection": connection,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/library/history_upload.html", context)
 
     def _sync(self, request: HttpRequest, queryset: QuerySet[SpotifyConnection], what: str) -> None:
         for connection in queryset.select_related("user"):

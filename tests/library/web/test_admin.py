@@ -142,3 +142,35 @@ def test_playlists_and_plays_are_read_only_and_searchable(client, staff_user, al
     assert "B Song 0" in plays and "A Song 0" not in plays
     assert client.get(f"/admin/library/play/{alice.plays[0].pk}/delete/").status_code == 403
     assert client.get("/admin/library/playgap/").status_code == 200
+
+
+def test_staff_import_a_users_history(client, staff_user, alice):
+    from tests.library.web.conftest import export_file
+
+    client.force_login(staff_user)
+    change = client.get(f"{CONNECTIONS}{alice.connection.pk}/change/").content.decode()
+    url = f"{CONNECTIONS}{alice.connection.pk}/history/"
+    assert url in change
+    assert client.get(url).status_code == 200
+    bad = export_file([("yesterday", "x")], name="Streaming_History_Audio_2018.json")
+    refused = client.post(url, {"files": [bad]})
+    assert refused.status_code == 200
+    assert "Streaming_History_Audio_2018.json" in refused.content.decode()
+    assert not SyncJob.objects.exists()
+    good = export_file([("2026-11-26T19:00:00Z", alice.plays[0].track_id)])
+    response = client.post(url, {"files": [good]})
+    job = SyncJob.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/{job.pk}/change/")
+    assert (job.kind, job.target_user_id, job.trigger, job.triggered_by_id) == (
+        "user_history_import",
+        alice.user.pk,
+        "admin",
+        staff_user.pk,
+    )
+
+
+def test_view_only_staff_cannot_import_history(client, alice):
+    viewer = UserFactory(username="viewer2", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_spotifyconnection"))
+    client.force_login(viewer)
+    assert client.get(f"{CONNECTIONS}{alice.connection.pk}/history/").status_code == 403
