@@ -15,7 +15,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.pagination import StrictCursorPagination, StrictLimitOffsetPagination
@@ -188,15 +188,6 @@ class MyGapsApi(_MeApi):
         return paginator.get_paginated_response(GapSerializer(page, many=True).data)
 
 
-class _PostThrottle(ScopedRateThrottle):
-    """The view's scope, per user, counted on POST only: reading the runs is not limited."""
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        if request.method != "POST":
-            return True
-        return super().allow_request(request, view)
-
-
 @extend_schema(tags=["my library"])
 class MySyncApi(_MeApi):
     """POST starts a sync of my plays, playlists or both now; GET lists my last sync runs.
@@ -206,7 +197,7 @@ class MySyncApi(_MeApi):
     POST is limited per user (setting ``THROTTLE_SPOTIFY_ME_SYNC``).
     """
 
-    throttle_classes = [_PostThrottle]
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "spotify_me_sync"
     pagination_class = PagePagination
     # Scopes depend on ``what``: checked after validating it.
@@ -216,6 +207,10 @@ class MySyncApi(_MeApi):
         409: "Spotify cannot be synced now (`library_sync_unavailable`; `detail.reason`: "
         "needs_reauth, expired or paused, with `retry_after`).",
     }
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # Per user, on POST only: reading the runs is not limited.
+        return super().get_throttles() if self.request.method == "POST" else []
 
     @extend_schema(responses={200: LibrarySyncJobSerializer(many=True)})
     def get(self, request: Request) -> Response:

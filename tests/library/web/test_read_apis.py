@@ -154,4 +154,5 @@ def test_the_schema_documents_the_bounds(schema):
     for path in (PLAYLISTS, PLAYS, GAPS, SYNC):
         assert "403" in schema["paths"][path]["get"]["responses"]
     assert "429" in schema["paths"][SYNC]["post"]["responses"]
+    assert "429" not in schema["paths"][SYNC]["get"]["responses"]
     assert "202" in schema["paths"][SYNC]["post"]["responses"]
