@@ -144,6 +144,13 @@ def bench_fan_out(fake: FakeSpotify, args: Any) -> None:
         f"({jobs / enqueue_s:.0f} jobs/s; skipped {dict(report.skipped) or 0}, "
         f"failed {report.failed})"
     )
+    started = time.perf_counter()
+    idle = library_fan_out()
+    idle_s = time.perf_counter() - started
+    print(
+        f"  the fan-out again at once: {sum(idle.enqueued.values())} jobs, {idle_s:.2f} s "
+        "(nothing due: reading the connections and their states)"
+    )
     t0 = time.perf_counter()
     with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], loglevel="ERROR"):
         deadline = t0 + args.timeout
@@ -153,12 +160,17 @@ def bench_fan_out(fake: FakeSpotify, args: Any) -> None:
             time.sleep(0.2)
     took = time.perf_counter() - t0
     statuses = dict(SyncJob.objects.order_by().values_list("status").annotate(n=Count("id")))
-    again = library_fan_out()
     print(
         f"  one worker: {jobs} jobs in {took:.1f} s = {jobs / took:.1f} jobs/s "
         f"(worker start-up included); outcomes {statuses}; Spotify calls {fake.api_calls}"
     )
-    print(f"  the fan-out a minute later: {sum(again.enqueued.values())} jobs (none due)")
+    started = time.perf_counter()
+    again = library_fan_out()
+    again_s = time.perf_counter() - started
+    print(
+        f"  the fan-out after those {took:.0f} s: {dict(again.enqueued)} due again at their "
+        f"slots, started in {again_s:.2f} s"
+    )
     with app.connection_for_write() as conn:
         conn.default_channel.queue_delete(queue)
     app.conf.task_always_eager = True

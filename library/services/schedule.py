@@ -74,35 +74,42 @@ def library_fan_out(*, now: datetime | None = None) -> FanOutReport:
     if not spotify_configured():
         return report
     paused = pause_blocker()
-    states = {s.connection_id: s for s in LibrarySyncState.objects.all()}
-    ids = list(SpotifyConnection.objects.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), FAN_OUT_CHUNK):
-        chunk = SpotifyConnection.objects.filter(pk__in=ids[start : start + FAN_OUT_CHUNK])
+    _states_create()
+    connections = list(
+        SpotifyConnection.objects.select_related("user", "library_state").order_by("pk")
+    )
+    for start in range(0, len(connections), FAN_OUT_CHUNK):
         # One transaction a chunk (a commit per connection would cost an fsync each); each
-        # connection in a savepoint of its own, and the jobs' messages go out on commit.
+        # connection with work in a savepoint of its own; the jobs' messages go out on commit.
         with transaction.atomic():
-            for connection in chunk.select_related("user").order_by("pk"):
+            for connection in connections[start : start + FAN_OUT_CHUNK]:
                 report.connections += 1
                 try:
-                    with transaction.atomic():
-                        _fan_out_one(connection, states, now=now, paused=paused, report=report)
+                    _fan_out_one(connection, now=now, paused=paused, report=report)
                 except Exception:  # one connection's trouble never stops the others
                     report.failed += 1
                     logger.exception("library fan-out: connection %s failed", connection.pk)
     return report
 
 
+def _states_create() -> None:
+    """A sync state for every connection that has none yet (one statement)."""
+    missing = SpotifyConnection.objects.filter(library_state__isnull=True).values_list(
+        "pk", flat=True
+    )
+    LibrarySyncState.objects.bulk_create(
+        [LibrarySyncState(connection_id=pk) for pk in missing], ignore_conflicts=True
+    )
+
+
 def _fan_out_one(
     connection: SpotifyConnection,
-    states: dict[int, LibrarySyncState],
     *,
     now: datetime,
     paused: SyncBlocker | None,
     report: FanOutReport,
 ) -> None:
-    state = states.get(connection.pk)
-    if state is None:
-        state, _ = LibrarySyncState.objects.get_or_create(connection_id=connection.pk)
+    state = connection.library_state
     blocker = connection_blocker(connection, now=now) or paused
     if blocker is not None:
         reason = f"{blocker.reason}: {blocker.message}"[:200]
@@ -112,17 +119,19 @@ def _fan_out_one(
                 skipped_reason=reason, updated_at=now
             )
         return
-    updates: dict[str, object] = {}
-    for kind, due_field in _DUE_FIELDS:
-        due = getattr(state, due_field)
-        if due is not None and due > now:
-            continue
-        request = job_create(
-            kind=kind, params={}, trigger=JobTrigger.SCHEDULE, target_user=connection.user
-        )
-        (report.enqueued if request.created else report.already_active)[kind] += 1
-        updates[due_field] = next_due(connection.pk, kind, now)
-    if state.skipped_reason:
-        updates["skipped_reason"] = ""
-    if updates:
+    due = [
+        (kind, field_name)
+        for kind, field_name in _DUE_FIELDS
+        if getattr(state, field_name) is None or getattr(state, field_name) <= now
+    ]
+    if not due and not state.skipped_reason:
+        return  # nothing to do: no query
+    with transaction.atomic():
+        updates: dict[str, object] = {"skipped_reason": ""}
+        for kind, field_name in due:
+            request = job_create(
+                kind=kind, params={}, trigger=JobTrigger.SCHEDULE, target_user=connection.user
+            )
+            (report.enqueued if request.created else report.already_active)[kind] += 1
+            updates[field_name] = next_due(connection.pk, kind, now)
         LibrarySyncState.objects.filter(pk=state.pk).update(**updates, updated_at=now)

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from bench.fake_library import make_track
+from core import metrics
 from library.exceptions import HistoryFileInvalid, HistoryImportBusy
 from library.models import Play, PlayGap, PlaySource
 from library.services.history import import_history
@@ -131,9 +132,13 @@ def test_an_import_with_plays_inside_a_gap_fills_it(
         connection=connection, start=T0 + timedelta(days=3), end=T0 + timedelta(days=4)
     )
     rows = [row(T0 + timedelta(minutes=10 + 5 * i)) for i in range(3)]
+    metrics.metrics_reset_store()
 
     job = run_import(connection, [upload(rows)], django_capture_on_commit_callbacks)
 
+    text = metrics.metrics_exposition()[0].decode()
+    assert 'encore_library_events_total{event="gap_filled"} 1.0' in text
+    assert 'encore_library_events_total{event="plays_export"} 3.0' in text
     gap.refresh_from_db()
     other.refresh_from_db()
     assert gap.filled_at is not None and gap.filled_plays == 3
