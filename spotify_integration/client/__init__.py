@@ -26,7 +26,11 @@ Contracts every caller can rely on:
   tokens are kept by the app behind a :class:`TokenStore` the caller passes in
   (``spotify_integration.services.connections.ConnectionTokenStore``); this package imports
   no app service. Refreshes are single-flight across processes; ``invalid_grant`` raises
-  :class:`SpotifyReauthRequired` and is never retried.
+  :class:`SpotifyReauthRequired` and is never retried (in an invalid_grant storm the store
+  holds the mark back and :class:`SpotifyRefreshesPaused` is raised; while refreshes are
+  paused none is attempted: :mod:`spotify_integration.refresh_guard`). A second 401 right
+  after a successful refresh is transient (:class:`SpotifyUnavailable`), never a reason to
+  drop the connection.
 
 Modules, lowest first: :mod:`.http` (sessions, timeouts, retry policy, Retry-After),
 :mod:`.app_mode` (the endpoints the app's mode refuses), :mod:`.accounts` (tokens, PKCE),

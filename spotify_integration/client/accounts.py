@@ -13,7 +13,8 @@ handlers, the extension point spotipy supports:
 A user token is refreshed when under 60 s remain (or once after a 401) under a cross-process
 lock, with a re-read of the stored tokens, so N concurrent callers cause one token request.
 ``invalid_grant`` tells the store the connection needs a reconnect and raises
-SpotifyReauthRequired; it is never retried.
+SpotifyReauthRequired (or SpotifyRefreshesPaused when the store holds the mark back in an
+invalid_grant storm); it is never retried. No refresh is attempted while refreshes are paused.
 """
 
 from __future__ import annotations

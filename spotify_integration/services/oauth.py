@@ -164,9 +164,9 @@ def _oauth_state_consume(
 
 @dataclass(frozen=True)
 class OAuthOutcome:
-    """What a completed callback did. ``purpose``: ``connect`` (the signed-in user connected
-    ``connection``) or ``signin`` (``user`` is to be signed in; ``created_user`` when the
-    sign-up setting made the account). ``profile_pending``: stored during a pause, ``/me``
+    """What a completed callback did. ``purpose``: ``connect`` (user ``user_id`` connected
+    ``connection``) or ``signin`` (user ``user_id`` is to be signed in; ``created_user`` when
+    the sign-up setting made the account). ``profile_pending``: stored during a pause, ``/me``
     comes later by a job (the caller enqueues it)."""
 
     purpose: Purpose

@@ -7,9 +7,12 @@ accounts service is mocked at the wire.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
@@ -196,3 +199,15 @@ def test_an_expired_connection_is_refused_without_asking_spotify(spotify, token_
     assert exc.value.detail["reason"] == "expired"
     assert not spotify.rsps.calls
     assert connection_health(conn).state == "expired"
+
+
+def test_the_command_shows_the_figures_and_resumes_refreshes():
+    refresh_pause(seconds=600)
+    out = StringIO()
+    call_command("spotify_refreshes", stdout=out)
+    assert re.search(r"Token refreshes: paused, (600|599) s left", out.getvalue())
+    assert "0 refreshes, 0 invalid_grant" in out.getvalue()
+    out = StringIO()
+    call_command("spotify_refreshes", "--resume", stdout=out)
+    assert "Token refreshes resumed." in out.getvalue()
+    assert "Token refreshes: running" in out.getvalue() and refreshes_paused_for() == 0

@@ -121,10 +121,15 @@ def test_spotify_signs_in_the_user_whose_connection_holds_the_account(client, sp
     assert_no_secrets(page)
 
 
-def test_spotify_sign_in_without_a_linked_user_is_refused_when_sign_ups_are_off(client, spotify):
+def test_spotify_sign_in_without_a_linked_user_is_refused_when_sign_ups_are_off(spotify):
+    client = Client(HTTP_ACCEPT="text/html")  # a browser: the refusal is a page
     response, _ = _signin(client, spotify, "acct-nobody", next="/spotify/")
     assert response.status_code == 403
     assert b"No Encore account is linked to this Spotify account" in response.content
+    assert (
+        b"You are not signed in" in response.content
+        and b'href="/accounts/login/"' in response.content
+    )
     assert _signed_in_user_id(client) is None
     assert not SpotifyConnection.objects.exists()
     assert get_user_model().objects.count() == 0

@@ -6,7 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
+from library.models import Play
 from spotify_integration.client import TokenGrant, TokenStore
 from spotify_integration.exceptions import (
     SpotifyAccountLinkedElsewhere,
@@ -110,3 +112,17 @@ def test_disconnect_with_purge_reports_only_the_connection():
     assert connection_delete(user=conn.user, purge=True) == {"connections": 1}
     assert connection_delete(user=conn.user, purge=True) == {"connections": 0}
     assert not SpotifyConnection.objects.exists()
+
+
+def test_connecting_another_spotify_account_replaces_the_connection_and_its_library():
+    user = UserFactory()
+    old = SpotifyConnectionFactory(user=user, account_id="acct-old")
+    Play.objects.create(connection=old, played_at=timezone.now(), track_id="4u7EnebtmKWzUH433cf5Qv")
+    # The same account again keeps the row and its plays
+    same = connection_upsert(user_id=user.pk, profile=me_body("acct-old"), grant=_grant())
+    assert same.pk == old.pk and Play.objects.filter(connection=old).count() == 1
+    # Another account: the old account's plays are not this account's
+    new = connection_upsert(user_id=user.pk, profile=me_body("acct-new"), grant=_grant())
+    assert new.pk != old.pk and new.account_id == "acct-new"
+    assert not SpotifyConnection.objects.filter(pk=old.pk).exists()
+    assert not Play.objects.exists()
