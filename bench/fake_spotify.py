@@ -17,6 +17,9 @@ It answers like Spotify in late 2026 (docs/spotify-api.md):
 - ``GET /v1/tracks?ids=`` (at most 50; null for unknown ids) and ``GET /v1/audio-features?ids=``
   (at most 100): in development mode both answer 403, as Spotify does for endpoints it took
   away from new apps.
+- A connected user's library (``bench/fake_library.py``): ``GET /v1/me/playlists``,
+  ``GET /v1/playlists/{id}/items`` and ``GET /v1/me/player/recently-played``, answered for the
+  account whose token (``add_account``) the request carries.
 - A rolling-window limit per app: a request beyond ``limit`` in the last ``window_s`` seconds
   gets 429 with ``Retry-After`` and the QUOTA_EXCEEDED body (429s are not counted in the
   window, as they cost Spotify nothing).
@@ -40,11 +43,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bench.fake_catalog import BASE62, TrackIndex, audio_features_object
+from bench.fake_library import FakeAccount
 
 SEARCH_MAX = {"development": 10, "extended": 50}
 TRACKS_MAX = 50
 AUDIO_FEATURES_MAX = 100
 OFFSET_MAX = 1000
+LIBRARY_ENDPOINTS = frozenset(
+    {"GET /me/playlists", "GET /playlists/{id}/items", "GET /me/player/recently-played"}
+)
 
 
 def error(status: int, message: str, reason: str | None = None) -> dict[str, Any]:
@@ -58,6 +65,8 @@ def endpoint_label(path: str) -> str:
     """The client's label for a Web API path ("GET /tracks/{id}", ...)."""
     if path.startswith("/v1/tracks/"):
         return "GET /tracks/{id}"
+    if path.startswith("/v1/playlists/") and path.endswith("/items"):
+        return "GET /playlists/{id}/items"
     return "GET " + path.removeprefix("/v1")
 
 
@@ -109,6 +118,7 @@ class FakeSpotify:
         self.latency_s = latency_s
         self._port = port
         self._tokens: set[str] = set()
+        self._accounts: dict[str, FakeAccount] = {}  # user access token -> account
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
@@ -173,6 +183,17 @@ class FakeSpotify:
         with self._lock:
             self._tokens.add(token)
         return {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
+
+    def add_account(self, account: FakeAccount) -> str:
+        """Serve ``account``'s library; returns the user access token to store for it."""
+        token = self.issue_token()["access_token"]
+        with self._lock:
+            self._accounts[token] = account
+        return token
+
+    def account_for(self, header: str | None) -> FakeAccount | None:
+        with self._lock:
+            return self._accounts.get((header or "").removeprefix("Bearer "))
 
     def authorized(self, header: str | None) -> bool:
         if not header or not header.startswith("Bearer "):
@@ -310,6 +331,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = error(429, "Too many requests", "QUOTA_EXCEEDED")
             self._send(429, body, {"Retry-After": str(max(1, math.ceil(wait)))})
             return
-        label, status, body = fake.answer(url.path, query)
+        account = fake.account_for(self.headers.get("Authorization"))
+        if account is not None and label in LIBRARY_ENDPOINTS:
+            status, body = account.answer(label, url.path, query)
+        else:
+            label, status, body = fake.answer(url.path, query)
         fake._count(label, status)
         self._send(status, body)

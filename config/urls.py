@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("catalog.urls")),
     path("", include("spotify_integration.urls")),
+    path("", include("library.urls")),
     path("api/", include("sync.urls")),
 ]
 

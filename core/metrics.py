@@ -107,6 +107,13 @@ SPECS: dict[str, Spec] = {
             ("kind", "outcome"),
         ),
         Spec(
+            "encore_library_events",
+            "counter",
+            "Users' libraries: plays written by source (plays_api, plays_export), gaps found "
+            "(gap_found) and filled by an export import (gap_filled).",
+            ("event",),
+        ),
+        Spec(
             "encore_circuit_breaker_transitions",
             "counter",
             "Circuit breaker state changes, by breaker and the state entered.",
@@ -398,6 +405,13 @@ def record_search_cache(*, kind: str, hit: bool) -> None:
 def record_breaker_transition(*, breaker: str, state: str) -> None:
     """A circuit breaker entered ``state`` (open, closed)."""
     _counter("encore_circuit_breaker_transitions", (breaker, state))
+
+
+@_safe
+def record_library_event(*, event: str, amount: float = 1) -> None:
+    """Users' libraries (issue 12): ``event`` is plays_api, plays_export, gap_found or
+    gap_filled; library syncs themselves are counted as jobs (encore_sync_jobs)."""
+    _counter("encore_library_events", (event,), amount)
 
 
 @_safe

@@ -29,7 +29,28 @@ def query_int(request, name: str, *, minimum: int, maximum: int | None) -> int |
     return value
 
 
+def _with_bounds(parameters: list[dict], bounds: dict[str, dict[str, int]]) -> list[dict]:
+    """The paginator's schema parameters with the bounds it enforces written in."""
+    for parameter in parameters:
+        extra = bounds.get(parameter.get("name", ""))
+        if extra:
+            parameter["schema"] = {**parameter.get("schema", {}), **extra}
+    return parameters
+
+
 class StrictCursorPagination(pagination.CursorPagination):
+    def get_schema_operation_parameters(self, view):
+        bounds = {}
+        if self.page_size_query_param:
+            bounds[self.page_size_query_param] = {"minimum": 1}
+            if self.max_page_size:
+                bounds[self.page_size_query_param]["maximum"] = self.max_page_size
+        return _with_bounds(super().get_schema_operation_parameters(view), bounds)
+
+    def check_position(self, position: object) -> None:
+        """Raise ValueError unless ``position`` fits the ordering (an integer id by default)."""
+        int(str(position))
+
     def get_page_size(self, request):
         if self.page_size_query_param is None:
             return self.page_size
@@ -40,8 +61,7 @@ class StrictCursorPagination(pagination.CursorPagination):
         try:
             cursor = super().decode_cursor(request)
             if cursor is not None and cursor.position is not None:
-                # Every ordering here is by an integer id.
-                int(cursor.position)
+                self.check_position(cursor.position)
         except (exceptions.NotFound, ValueError):
             raise exceptions.ValidationError(
                 {self.cursor_query_param: "Not a cursor this API handed out."}
@@ -50,6 +70,13 @@ class StrictCursorPagination(pagination.CursorPagination):
 
 
 class StrictLimitOffsetPagination(pagination.LimitOffsetPagination):
+    def get_schema_operation_parameters(self, view):
+        limit: dict[str, int] = {"minimum": 1}
+        if self.max_limit:
+            limit["maximum"] = self.max_limit
+        bounds = {self.limit_query_param: limit, self.offset_query_param: {"minimum": 0}}
+        return _with_bounds(super().get_schema_operation_parameters(view), bounds)
+
     def get_limit(self, request):
         limit = query_int(request, self.limit_query_param, minimum=1, maximum=self.max_limit)
         return self.default_limit if limit is None else limit

@@ -127,12 +127,12 @@ class SpotifyNotConnected(_SpotifyConnectionProblem):
 class SpotifyReauthRequired(_SpotifyConnectionProblem):
     """Permanent until the user connects again (``invalid_grant``: revoked or 6 months old)."""
 
-    code = "spotify_reconnect_required"
+    code = "spotify_reauth_required"
     default_message = "Spotify no longer accepts this connection; connect your account again."
 
 
 class SpotifyMissingScopes(_SpotifyConnectionProblem):
-    code = "spotify_missing_scopes"
+    code = "spotify_scope_missing"
     default_message = "Your Spotify connection lacks permissions; connect your account again."
 
 

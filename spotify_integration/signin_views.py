@@ -75,7 +75,7 @@ class SpotifySignInStartView(APIView):
     def get(self, request: Request) -> HttpResponse:
         django_request = request._request
         if request.user.is_authenticated:
-            return HttpResponseRedirect(reverse("spotify:page"))
+            return HttpResponseRedirect(reverse("library:page"))
         session = django_request.session
         next_url = _safe_next(django_request, request.query_params.get("next"))
         if next_url:
@@ -110,7 +110,7 @@ def callback_finish(request: HttpRequest, outcome: OAuthOutcome) -> HttpResponse
             + (" Your Encore account was created." if outcome.created_user else ""),
         )
         target = _safe_next(request, request.session.pop(NEXT_SESSION_KEY, None))
-        return HttpResponseRedirect(target or reverse("spotify:page"))
+        return HttpResponseRedirect(target or reverse("library:page"))
     if outcome.profile_pending:
         job_create(kind=PROFILE_JOB_KIND, params={}, trigger="api", target_user=user)
         wait = spotify_paused_for()
@@ -123,4 +123,4 @@ def callback_finish(request: HttpRequest, outcome: OAuthOutcome) -> HttpResponse
     else:
         name = connection.display_name or connection.account_id
         messages.success(request, f"Spotify account {name} is connected.")
-    return HttpResponseRedirect(reverse("spotify:page"))
+    return HttpResponseRedirect(reverse("library:page"))

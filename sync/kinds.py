@@ -19,6 +19,7 @@ from catalog.services import MAX_ERRORS_KEPT, ImportProgress, song_import
 from sync.exceptions import JobFailed
 from sync.kinds_connections import CONNECTION_KINDS
 from sync.kinds_enrichment import ENRICHMENT_KINDS
+from sync.kinds_library import LIBRARY_KINDS
 from sync.params import ImportFileField
 from sync.registry import JobKind
 from sync.services.context import JobContext
@@ -149,5 +150,6 @@ BUILTIN_KINDS: list[JobKind] = [
         max_attempts=1,
     ),
     *ENRICHMENT_KINDS,
+    *LIBRARY_KINDS,
     *CONNECTION_KINDS,
 ]

@@ -66,4 +66,12 @@ PERIODIC_TASKS: list[PeriodicEntry] = [
         "when Spotify is not configured.",
         kwargs={"kind": "spotify_refresh"},
     ),
+    PeriodicEntry(
+        name="sync users' libraries",
+        task="library.fan_out",
+        every_seconds=60,
+        description="Start the plays sync (every LIBRARY_PLAYS_SYNC_INTERVAL s) and the "
+        "playlists sync (every LIBRARY_PLAYLISTS_SYNC_INTERVAL s) of each connection that is "
+        "due, at its own offset in the interval; skip those needing reauth, expired or paused.",
+    ),
 ]

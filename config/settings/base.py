@@ -329,3 +329,25 @@ SPOTIFY_SIGNUP_ENABLED = env.bool("SPOTIFY_SIGNUP_ENABLED", default=False)
 # Encore's own login page (username and password, or Spotify); @login_required pages go there.
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/spotify/"
+
+# --- issue 12: library sync (docs/library.md) ------------------------------------------------
+# How often the beat fan-out starts each connection's plays sync and playlists sync (seconds);
+# each connection has a stable offset inside the interval, so connections spread out.
+LIBRARY_PLAYS_SYNC_INTERVAL = env.int("LIBRARY_PLAYS_SYNC_INTERVAL", default=15 * 60)
+LIBRARY_PLAYLISTS_SYNC_INTERVAL = env.int("LIBRARY_PLAYLISTS_SYNC_INTERVAL", default=6 * 60 * 60)
+# An export row is the play an API-synced play of the same track is when their times are at
+# most this many seconds apart (the export's `ts` has second precision, the API's ms).
+LIBRARY_EXPORT_MATCH_WINDOW_SECONDS = env.int("LIBRARY_EXPORT_MATCH_WINDOW_SECONDS", default=15)
+# Export rows played shorter than this (ms) are skips, not plays: Spotify's own 30 s rule.
+LIBRARY_EXPORT_MIN_MS_PLAYED = env.int("LIBRARY_EXPORT_MIN_MS_PLAYED", default=30_000)
+# Upload limits of the streaming-history import: bytes a file, files an upload.
+LIBRARY_HISTORY_MAX_FILE_BYTES = env.int("LIBRARY_HISTORY_MAX_FILE_BYTES", default=50_000_000)
+LIBRARY_HISTORY_MAX_FILES = env.int("LIBRARY_HISTORY_MAX_FILES", default=40)
+
+# --- issue 12: library web (docs/library-api.md) ---------------------------------------------
+# Per user: POST /api/spotify/me/sync/ (a repeat returns the running job anyway) and uploads.
+_THROTTLE_RATES: dict[str, str] = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[assignment]
+_THROTTLE_RATES["spotify_me_sync"] = env("THROTTLE_SPOTIFY_ME_SYNC", default="30/hour")
+_THROTTLE_RATES["spotify_me_history"] = env("THROTTLE_SPOTIFY_ME_HISTORY", default="20/hour")
+# A history upload (all its files) larger than this is refused (413) before it is read.
+LIBRARY_HISTORY_MAX_UPLOAD_BYTES = env.int("LIBRARY_HISTORY_MAX_UPLOAD_BYTES", default=300_000_000)

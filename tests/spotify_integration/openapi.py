@@ -32,7 +32,28 @@ def spec() -> dict[str, Any]:
     """The parsed vendored spec."""
     with VENDORED_SPEC.open(encoding="utf-8") as handle:
         loaded: dict[str, Any] = yaml.safe_load(handle)
+    _map_discriminators(loaded)
     return loaded
+
+
+def _map_discriminators(node: Any) -> None:
+    """Give each ``discriminator`` on ``type`` its mapping ("track" -> TrackObject, ...).
+
+    The spec leaves it out, and the validator would then look for a schema named like the
+    value (``#/components/schemas/track``), which does not exist.
+    """
+    if isinstance(node, dict):
+        found = node.get("discriminator")
+        if isinstance(found, dict) and "mapping" not in found and "oneOf" in node:
+            refs = [o["$ref"] for o in node["oneOf"] if "$ref" in o]
+            found["mapping"] = {
+                ref.rsplit("/", 1)[-1].removesuffix("Object").lower(): ref for ref in refs
+            }
+        for value in node.values():
+            _map_discriminators(value)
+    elif isinstance(node, list):
+        for value in node:
+            _map_discriminators(value)
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
@@ -361,15 +363,27 @@ def test_permission_needs_reconnect(user, make_connection):
     connection_mark_needs_reauth(connection_id=conn.pk, reason="invalid_grant")
     response = _call_guarded(user)
     assert response.status_code == 403
-    assert response.data["error"]["code"] == "spotify_reconnect_required"
+    assert response.data["error"]["code"] == "spotify_reauth_required"
     assert response.data["error"]["detail"]["reconnect_url"] == CONNECT
+
+
+def test_permission_refuses_a_connection_past_its_six_months(user, make_connection):
+    conn = make_connection(user)
+    SpotifyConnection.objects.filter(pk=conn.pk).update(
+        authorized_at=timezone.now() - timedelta(days=200)
+    )
+    response = _call_guarded(user)
+    assert response.status_code == 403
+    assert response.data["error"]["code"] == "spotify_reauth_required"
+    assert response.data["error"]["detail"]["state"] == "expired"
+    assert "6-month" in response.data["error"]["detail"]["reason"]
 
 
 def test_permission_missing_scopes(user, make_connection):
     make_connection(user, scopes=["user-read-private"])
     response = _call_guarded(user)
     assert response.status_code == 403
-    assert response.data["error"]["code"] == "spotify_missing_scopes"
+    assert response.data["error"]["code"] == "spotify_scope_missing"
     assert response.data["error"]["detail"]["missing_scopes"] == ["user-read-recently-played"]
     assert response.data["error"]["detail"]["reconnect_url"] == CONNECT
 
@@ -425,5 +439,4 @@ def test_page_purge_says_only_what_it_does(browser, user, make_connection):
     make_connection(user)
     response = browser.post("/spotify/", {"action": "disconnect", "purge": "1"}, follow=True)
     text = response.content.decode()
-    assert "Spotify disconnected; Encore keeps no other Spotify data of yours." in text
-    assert "data deleted" not in text
+    assert "your playlists, plays and gaps stored here are deleted" in text

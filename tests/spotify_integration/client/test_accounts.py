@@ -125,7 +125,7 @@ def test_invalid_grant_needs_reauth_and_is_not_retried(spotify, user, make_conne
     with pytest.raises(SpotifyReauthRequired) as exc:
         SpotifyClient.for_connection(conn, token_store=token_store).me()
 
-    assert exc.value.code == "spotify_reconnect_required"
+    assert exc.value.code == "spotify_reauth_required"
     assert exc.value.detail["reconnect_url"] == "/api/spotify/connect/"
     assert len(spotify.token_calls()) == 1  # no retry
     assert not spotify.calls_to(API)

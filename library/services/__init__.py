@@ -1,0 +1,1 @@
+"""The library's services: syncing playlists and plays, the export import, the schedule."""
