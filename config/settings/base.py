@@ -312,3 +312,15 @@ SEARCH_SPOTIFY_EMPTY_CACHE_SECONDS = env.int("SEARCH_SPOTIFY_EMPTY_CACHE_SECONDS
 SEARCH_SPOTIFY_BREAKER_FAILURES = env.int("SEARCH_SPOTIFY_BREAKER_FAILURES", default=5)
 SEARCH_SPOTIFY_BREAKER_WINDOW = env.float("SEARCH_SPOTIFY_BREAKER_WINDOW", default=60.0)
 SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS = env.float("SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS", default=30.0)
+
+# --- issue 15: operators and newcomers (docs/operations.md) ---------------------------------
+# Swagger UI (/api/docs/) and ReDoc (/api/redoc/) are served from the app's static files
+# (drf-spectacular-sidecar, pinned), so the API docs work offline and never load a CDN.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+    }
+)
