@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("config", "core", "catalog", "spotify_integration", "sync")
 MAX_LINES = 450
-# One cohesive console may be longer than a module of one role.
+# Modules allowed past MAX_LINES: none (sync/admin.py, 516 lines, became the sync/admin/ package).
 LONG_ALLOWED: set[str] = set()
 
 
