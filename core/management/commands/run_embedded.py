@@ -1,7 +1,8 @@
 """``manage.py run_embedded [ADDRPORT] [--noreload]``: the web server and one job worker.
 
 What ``make run`` serves. Django's ``runserver`` in this process, and a Celery worker (solo
-pool, one job at a time) in a child process beside it. With no Redis the two share the SQLite
+pool, one job at a time, with beat inside it for the reaper and the schedules) in a child
+process beside it. With no Redis the two share the SQLite
 database and pass job messages through files (``EMBEDDED_WORKER``: kombu's filesystem
 transport, ``EMBEDDED_BROKER_DIR``), so a job started from the console returns at once and runs
 in the background, with live progress and cancel, as it does on a real deployment. With
@@ -38,6 +39,10 @@ WORKER_ARGS = [
     "--without-mingle",
     "--without-gossip",
     "--without-heartbeat",
+    # Beat inside the one worker (fine when there is exactly one): the reaper fails or
+    # re-queues a job whose worker was killed (Ctrl-C during a job), and the schedules run.
+    "--beat",
+    "--scheduler=django_celery_beat.schedulers:DatabaseScheduler",
 ]
 
 
@@ -70,6 +75,7 @@ class Command(BaseCommand):
             # runserver's reloaded child: the first process started the worker already.
             call_command("runserver", addrport, use_reloader=True)
             return
+        call_command("setup_periodic_tasks", verbosity=0)  # what the Procfile's beat runs first
         worker = subprocess.Popen([sys.executable, *WORKER_ARGS], cwd=settings.BASE_DIR)  # noqa: S603
         self.stdout.write(f"Job worker started (pid {worker.pid}); jobs run beside the server.")
 
