@@ -94,6 +94,11 @@ def test_a_failed_import_shows_its_error_first_and_no_retry(
 ):
     (import_dir / "0123456789ab_no_title.csv").write_text("name,artist\nX,Y\n", encoding="utf-8")
     sign_in(page, staff_user, "/admin/sync/syncjob/start/")
+    options = page.locator("#start-catalog_import select[name='catalog_import-path'] option")
+    assert "no_title.csv (16 bytes, uploaded " in options.all_inner_texts()[1]
+    page.locator("#start-catalog_import").screenshot(
+        path=str(screenshot.folder / "console-start-a-job.png")
+    )
     start_from_the_form(page, "catalog_import", {"path": "0123456789ab_no_title.csv"})
     page.wait_for_selector("#job-error", timeout=20_000)  # the page reloads when it ends
     banner = page.locator("#job-error")

@@ -177,3 +177,26 @@ def test_one_batch_size_limit_for_the_forms_the_api_and_the_command(
         path = str(write_file("s.csv", "title\nA\n"))
         call_command("import_songs", path, "--batch-size", too_big)
     assert not SyncJob.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_eager_tasks_the_console_says_how_the_job_ended(client, django_user_model):
+    """No worker (eager tasks): the job ran inside the request; the message says so rather
+    than "Started job" for a job that has already finished."""
+    staff = django_user_model.objects.create_superuser("op", "", "pw-op-12345")
+    client.force_login(staff)
+    response = client.post(
+        START,
+        {
+            "kind": "worker_check",
+            "worker_check-items": "5",
+            "worker_check-batch_size": "2",
+            "worker_check-pause_ms": "0",
+        },
+        follow=True,
+    )
+    job = SyncJob.objects.get(kind="worker_check")
+    assert job.status == JobStatus.SUCCEEDED
+    text = response.content.decode()
+    assert f"Job #{job.pk} (worker_check) ran in the web process and succeeded." in text
+    assert "Started job" not in text
