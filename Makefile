@@ -26,7 +26,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_catalog --size $(DEMO_SIZE)
 	$(BIN)/python manage.py ensure_admin
-	@echo "Encore on http://127.0.0.1:8000  (search page: /  admin: /admin/  API docs: /api/docs/  search API: /api/songs/search/?q=queen)"
+	@echo "Encore on http://127.0.0.1:8000  (search page: /  admin and job console: /admin/  API docs: /api/docs/  search API: /api/songs/search/?q=queen); Ctrl-C stops the server and its job worker"
 	EMBEDDED_WORKER=1 $(BIN)/python manage.py run_embedded 127.0.0.1:8000
 
 test: install
