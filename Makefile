@@ -1,4 +1,5 @@
-# `make run`: the embedded default (SQLite, in-process cache, eager tasks) with the demo catalog.
+# `make run`: the embedded default (SQLite, in-process cache) with the demo catalog, the web server
+# and one job worker beside it (`manage.py run_embedded`; see docs/operations.md).
 # `make test`: the whole suite; uses PostgreSQL/Redis from DATABASE_URL/REDIS_URL, or on their
 # default local ports when they answer there.
 # `make test-browser`: only the browser tests (needs Debian's chromium; they skip without it).
@@ -25,8 +26,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_catalog --size $(DEMO_SIZE)
 	$(BIN)/python manage.py ensure_admin
-	@echo "Encore on http://127.0.0.1:8000  (search page: /  admin: /admin/  API docs: /api/docs/  search API: /api/songs/search/?q=queen)"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "Encore on http://127.0.0.1:8000  (search page: /  admin and job console: /admin/  API docs: /api/docs/  search API: /api/songs/search/?q=queen); Ctrl-C stops the server and its job worker"
+	EMBEDDED_WORKER=1 $(BIN)/python manage.py run_embedded 127.0.0.1:8000
 
 test: install
 	$(BIN)/pytest -n 2
@@ -50,4 +51,4 @@ bench-import: install
 	$(BIN)/python bench/import.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache db.sqlite3 db.sqlite3-*
+	rm -rf $(VENV) .pytest_cache .ruff_cache db.sqlite3 db.sqlite3-* .broker

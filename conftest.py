@@ -18,6 +18,18 @@ if os.environ.get("CI"):
             report.longrepr = f"skipped in CI, where nothing may be skipped: {report.longrepr}"
 
 
+def pytest_report_header(config):
+    from tests.services import describe_services
+
+    return describe_services()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from tests.services import describe_services
+
+    terminalreporter.write_line(describe_services())
+
+
 def _loopback_works() -> bool:
     """Whether this machine can serve and reach 127.0.0.1 (not in a bare network namespace)."""
     import socket

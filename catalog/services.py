@@ -41,6 +41,7 @@ from catalog.upsert import (
 # Names callers import from here, though they are defined in catalog.files.
 __all__ = [
     "FORMATS",
+    "IMPORT_BATCH_SIZE_MAX",
     "MAX_ERRORS_KEPT",
     "ImportFileError",
     "ImportProgress",
@@ -55,6 +56,9 @@ __all__ = [
 ]
 
 MAX_ERRORS_KEPT = 1000
+# The largest import batch (rows per transaction), for every way in: ``import_songs
+# --batch-size``, the admin's Import songs and Start a job forms, and the staff API.
+IMPORT_BATCH_SIZE_MAX = 5000
 
 
 @dataclass

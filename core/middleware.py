@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger("encore.request")
@@ -23,7 +24,10 @@ class RequestLogMiddleware:
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         response["X-Request-ID"] = request_id
         user = getattr(request, "user", None)
-        logger.info(
+        # Static files (served by whitenoise) would drown the log at INFO: they go at DEBUG.
+        level = logging.DEBUG if _is_static(request.path) else logging.INFO
+        logger.log(
+            level,
             "%s %s %s %.1fms",
             request.method,
             request.path,
@@ -39,3 +43,10 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+
+def _is_static(path: str) -> bool:
+    prefix = settings.STATIC_URL or ""
+    if "://" in prefix:  # static files on another host never reach this app
+        return False
+    return path.startswith("/" + prefix.lstrip("/"))

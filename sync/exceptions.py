@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
+from catalog.files import ImportFileError
 from core.exceptions import ApplicationError, Conflict, RateLimited, ValidationFailed
 
 
@@ -101,3 +102,14 @@ def error_code_for(exc: BaseException) -> str:
     if isinstance(exc, OperationalError | InterfaceError):
         return "database_unavailable"
     return "internal_error"
+
+
+# Failures that are the input's own (the file lacks a required column or cannot be read, a
+# strict import found bad rows, the parameters are wrong): running the job again on the same
+# input fails the same way, so the console offers no "Retry" for them (docs/operations.md).
+INPUT_FAILURE_CODES = frozenset({ImportFileError.code, "import_refused", InvalidJobParams.code})
+
+
+def failure_is_input(error_code: str) -> bool:
+    """True when a job failed because of its own input: a retry would fail the same way."""
+    return error_code in INPUT_FAILURE_CODES

@@ -15,7 +15,7 @@ from typing import Any
 
 from django import forms
 
-from catalog.services import MAX_ERRORS_KEPT, ImportProgress, song_import
+from catalog.services import IMPORT_BATCH_SIZE_MAX, MAX_ERRORS_KEPT, ImportProgress, song_import
 from sync.exceptions import JobFailed
 from sync.kinds_connections import CONNECTION_KINDS
 from sync.kinds_enrichment import ENRICHMENT_KINDS
@@ -33,6 +33,7 @@ RESULT_ERRORS_CAP = MAX_ERRORS_KEPT
 class CatalogImportParams(forms.Form):
     path = ImportFileField()
     fmt = forms.ChoiceField(
+        label="Format",
         choices=[("", "Guess from the file name"), ("csv", "CSV"), ("jsonl", "JSON Lines")],
         required=False,
         initial="",
@@ -44,7 +45,11 @@ class CatalogImportParams(forms.Form):
         help_text="Write nothing if any row is bad (the bad rows are listed).",
     )
     batch_size = forms.IntegerField(
-        min_value=1, max_value=10_000, initial=1000, help_text="Rows per committed batch."
+        label="Batch size",
+        min_value=1,
+        max_value=IMPORT_BATCH_SIZE_MAX,
+        initial=1000,
+        help_text="Rows per committed batch.",
     )
 
 
@@ -101,10 +106,18 @@ class WorkerCheckParams(forms.Form):
         min_value=0, max_value=1_000_000, initial=100, help_text="Items to count through."
     )
     batch_size = forms.IntegerField(
-        min_value=1, max_value=100_000, initial=10, help_text="Items per batch (checkpoint)."
+        label="Batch size",
+        min_value=1,
+        max_value=100_000,
+        initial=10,
+        help_text="Items per batch (checkpoint).",
     )
     pause_ms = forms.IntegerField(
-        min_value=0, max_value=10_000, initial=0, help_text="Time each batch takes, in ms."
+        label="Pause (ms)",
+        min_value=0,
+        max_value=10_000,
+        initial=0,
+        help_text="Time each batch takes, in ms.",
     )
 
 

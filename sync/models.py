@@ -142,6 +142,23 @@ class SyncJob(models.Model):
         return end - self.started_at
 
     @property
+    def succeeded_with_errors(self) -> bool:
+        """Succeeded, but some items failed (an import's bad rows): a warning, not all green."""
+        return self.status == JobStatus.SUCCEEDED and self.progress_failed > 0
+
+    @property
+    def state(self) -> str:
+        """The status as the console shows it: ``warning`` for a success with failed items."""
+        return "warning" if self.succeeded_with_errors else self.status
+
+    @property
+    def state_label(self) -> str:
+        if self.succeeded_with_errors:
+            failed = self.progress_failed
+            return f"Succeeded with {failed:,} error{'s' if failed != 1 else ''}"
+        return self.get_status_display()
+
+    @property
     def progress_percent(self) -> int | None:
         """0–100, or ``None`` while the total is unknown."""
         if self.status == JobStatus.SUCCEEDED:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import DurationField, ExpressionWrapper, F, QuerySet
 from django.db.models.functions import Coalesce, Now
 
+from sync import conf
 from sync.models import ACTIVE_STATUSES, SyncJob
 
 _RUN_TIME = ExpressionWrapper(
@@ -55,7 +58,8 @@ def job_progress(job: SyncJob) -> dict[str, Any]:
     return {
         "id": job.pk,
         "status": job.status,
-        "status_label": job.get_status_display(),
+        "status_label": job.state_label,
+        "state": job.state,
         "active": job.is_active,
         "cancel_requested": job.cancel_requested_at is not None,
         "done": job.progress_done,
@@ -85,3 +89,48 @@ def jobs_progress(*, ids: Iterable[int]) -> list[dict[str, Any]]:
     )
     jobs = SyncJob.objects.filter(pk__in=list(ids)).only(*fields).order_by("pk")
     return [job_progress(job) for job in jobs]
+
+
+# import_file_store / import_file_stage name files "<12 hex>_<original name>".
+_STORED_PREFIX = re.compile(r"^[0-9a-f]{12}_")
+
+
+@dataclass(frozen=True)
+class ImportFile:
+    """A file of the import folder, as the console offers it."""
+
+    name: str  # relative to the import folder: what a job's ``path`` parameter holds
+    original_name: str
+    size: int
+    modified: datetime
+
+    @property
+    def label(self) -> str:
+        size = f"{self.size / 1024:,.1f} KB" if self.size >= 1024 else f"{self.size} bytes"
+        when = self.modified.strftime("%Y-%m-%d %H:%M:%S %Z")
+        return f"{self.original_name} ({size}, uploaded {when})"
+
+
+def import_files_list(*, limit: int = 200) -> list[ImportFile]:
+    """The import folder's files, newest first (the "Start a job" page's choice of files)."""
+    root = conf.import_dir()
+    if not root.is_dir():
+        return []
+    files = []
+    for path in root.iterdir():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # purged meanwhile
+            continue
+        if not path.is_file():
+            continue
+        files.append(
+            ImportFile(
+                name=path.name,
+                original_name=_STORED_PREFIX.sub("", path.name),
+                size=stat.st_size,
+                modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+            )
+        )
+    files.sort(key=lambda f: (f.modified, f.name), reverse=True)
+    return files[:limit]

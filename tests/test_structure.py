@@ -14,8 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("config", "core", "catalog", "library", "spotify_integration", "sync")
 MAX_LINES = 450
-# One cohesive console may be longer than a module of one role.
-LONG_ALLOWED = {"sync/admin.py"}
+# Modules allowed past MAX_LINES: none (sync/admin.py, 516 lines, became the sync/admin/ package).
+LONG_ALLOWED: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -351,3 +351,45 @@ _THROTTLE_RATES["spotify_me_sync"] = env("THROTTLE_SPOTIFY_ME_SYNC", default="30
 _THROTTLE_RATES["spotify_me_history"] = env("THROTTLE_SPOTIFY_ME_HISTORY", default="20/hour")
 # A history upload (all its files) larger than this is refused (413) before it is read.
 LIBRARY_HISTORY_MAX_UPLOAD_BYTES = env.int("LIBRARY_HISTORY_MAX_UPLOAD_BYTES", default=300_000_000)
+
+# --- issue 15: operators and newcomers (docs/operations.md) ---------------------------------
+# Swagger UI (/api/docs/) and ReDoc (/api/redoc/) are served from the app's static files
+# (drf-spectacular-sidecar, pinned), so the API docs work offline and never load a CDN.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+    }
+)
+
+# The embedded worker (`make run`, `manage.py run_embedded`): with EMBEDDED_WORKER on and no
+# Redis, the web process and one Celery worker beside it pass job messages through files in
+# EMBEDDED_BROKER_DIR (kombu's filesystem transport) instead of running jobs eagerly inside the
+# request, so the console shows live progress and cancel works, with nothing but Python.
+EMBEDDED_WORKER = env.bool("EMBEDDED_WORKER", default=False)
+EMBEDDED_BROKER_DIR = env("EMBEDDED_BROKER_DIR", default=str(BASE_DIR / ".broker"))
+if EMBEDDED_WORKER and not REDIS_URL and not env("CELERY_BROKER_URL", default=""):
+    Path(EMBEDDED_BROKER_DIR).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://localhost/"
+    CELERY_TASK_ALWAYS_EAGER = False
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": EMBEDDED_BROKER_DIR,
+        "data_folder_out": EMBEDDED_BROKER_DIR,
+        "control_folder": str(Path(EMBEDDED_BROKER_DIR) / "control"),  # type: ignore[dict-item]
+        "store_processed": False,
+        "visibility_timeout": 4 * 60 * 60,  # as above (the sync.E001 check compares it)
+    }
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # the filesystem transport has no broadcast
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Two processes write the SQLite file under `make run` (the web server and the embedded
+    # worker): a transaction takes the write lock when it begins and waits up to `timeout`
+    # for it, instead of failing at once with "database is locked" when it first writes.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+
+# Django's own "django" logger has a console handler of its own under DEBUG: with the root
+# handler above every django.* line (runserver's "Watching for file changes") came out twice.
+LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO", "propagate": True}  # type: ignore[index]
+# Timestamps to the second with their time zone in the admin (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]

@@ -101,6 +101,10 @@ def job_create(
             continue
         if enqueue:
             transaction.on_commit(functools.partial(job_enqueue, job_id=job.pk))
+            if not transaction.get_connection().in_atomic_block:
+                # Outside a transaction on_commit ran it now: with eager tasks the job has
+                # already run, so answer with what it became, not the row as inserted.
+                job.refresh_from_db()
         return JobRequest(job=job, created=True)
     raise IntegrityError(f"could not create or find an active {kind} job")
 

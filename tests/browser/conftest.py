@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.sync import conftest as _sync_fixtures
+
 CHROMIUM = os.environ.get("ENCORE_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -133,3 +135,9 @@ def spotify_down(settings, monkeypatch) -> Iterator[None]:
     _forget_spotify_state()
     yield
     _forget_spotify_state()
+
+
+# The job framework's fixtures, for the console tests: a real Celery worker (on Redis) and an
+# import folder of the test's own.
+celery_worker = _sync_fixtures.celery_worker
+import_dir = _sync_fixtures.import_dir

@@ -1,4 +1,5 @@
 import json
+from datetime import date
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -41,7 +42,7 @@ def test_load_demo_catalog_is_deterministic(capsys):
     call_command("load_demo_catalog", "--size", "600")
     assert "created 600" in capsys.readouterr().out
     titles = list(Song.objects.order_by("id").values_list("title", "artist_names"))
-    call_command("load_demo_catalog", "--size", "600")
+    call_command("load_demo_catalog", "--size", "600", "--force")
     assert "unchanged 600" in capsys.readouterr().out
     assert list(Song.objects.order_by("id").values_list("title", "artist_names")) == titles
     assert Song.objects.filter(title="Bohemian Rhapsody", artist_names="Queen").exists()
@@ -56,3 +57,19 @@ def test_load_demo_catalog_is_deterministic(capsys):
         .filter(artists__gt=1)
     )
     assert shared.exists()
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_again_leaves_the_users_edits_alone(capsys):
+    """`make run` loads the demo every time: the second load must not undo an edit."""
+    call_command("load_demo_catalog", "--size", "300")
+    song = Song.objects.get(title="Bohemian Rhapsody", artist_names="Queen")
+    song.release_date = date(1976, 1, 2)
+    song.save()
+    capsys.readouterr()
+
+    call_command("load_demo_catalog", "--size", "300")
+
+    assert "not loaded, the catalog has 300 songs already" in capsys.readouterr().out
+    song.refresh_from_db()
+    assert song.release_date == date(1976, 1, 2) and Song.objects.count() == 300

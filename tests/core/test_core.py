@@ -166,3 +166,21 @@ def test_admin_pages_carry_encore_branding_and_links(client, staff_user):
     page = client.get("/admin/").content.decode()
     assert "Encore operations" in page
     assert 'href="/api/docs/"' in page and 'href="/healthz"' in page
+
+
+@pytest.mark.django_db
+def test_static_file_requests_are_logged_at_debug_not_info(client, caplog):
+    with caplog.at_level(logging.DEBUG, logger="encore.request"):
+        client.get("/static/catalog/search.js")
+        client.get("/healthz")
+    levels = {r.path: r.levelno for r in caplog.records if r.name == "encore.request"}
+    assert levels == {"/static/catalog/search.js": logging.DEBUG, "/healthz": logging.INFO}
+
+
+def test_django_log_lines_come_out_once():
+    """runserver's "Watching for file changes" went through Django's own console handler and
+    the root one: the "django" logger has no handler of its own, only the root's."""
+    django_logger = logging.getLogger("django")
+    assert django_logger.handlers == [] and django_logger.propagate
+    child = logging.getLogger("django.utils.autoreload")
+    assert child.handlers == [] and child.propagate

@@ -16,3 +16,14 @@ def test_the_pre_commit_hooks_use_the_pinned_ruff():
     assert {hook["id"] for hook in hooks} >= {"ruff-check", "ruff-format"}
     for hook in hooks:
         assert hook["additional_dependencies"] == [f"ruff=={pinned.group(1)}"], hook["id"]
+
+
+def test_the_test_session_says_what_it_runs_on(settings):
+    from tests.services import describe_services
+
+    settings.REDIS_URL = "redis://:secret@cache.internal:6380/15"
+    line = describe_services()
+    assert "Redis (cache.internal:6380/15)" in line and "secret" not in line
+    settings.REDIS_URL = ""
+    assert "local-memory cache, no Redis" in describe_services()
+    assert "skipped" in describe_services()

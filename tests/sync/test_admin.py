@@ -94,7 +94,8 @@ def test_detail_is_read_only_and_shows_everything(staff_client, probe_kind):
     SyncJobAttemptFactory(job=job, number=1, outcome="retrying", error_code="transient")
     SyncJobAttemptFactory(job=job, number=2, outcome="failed", error_code="probe_broke")
     page = staff_client.get(reverse("admin:sync_syncjob_change", args=[job.pk])).content.decode()
-    assert "&quot;batches&quot;: 7" in page and "&quot;note&quot;: &quot;kept&quot;" in page
+    assert "&quot;batches&quot;: 7" in page  # the parameters as JSON
+    assert "<tr><th>note</th><td>kept</td></tr>" in page  # the result's figures as a table
     assert "the probe was told to break" in page
     assert "transient" in page and "Retry of" in page
     assert 'name="_save"' not in page  # no save button: nothing here is editable

@@ -189,3 +189,16 @@ def test_retry_of_a_job_whose_params_no_longer_validate_is_400(staff_client, imp
     response = staff_client.post(detail(failed.pk, "retry"))
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith("params.path: no such file")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_create_answers_with_what_an_eager_job_became(api_client, django_user_model, probe_kind):
+    """No broker (eager tasks), no transaction around the request: the job ran before the
+    answer was written, so the 201 says it succeeded with its one attempt, not "pending"."""
+    staff = django_user_model.objects.create_user(username="op", is_staff=True, is_superuser=True)
+    api_client.force_authenticate(staff)
+    response = api_client.post(LIST, {"kind": "probe"}, format="json")
+    body = response.json()
+    assert response.status_code == 201
+    assert body["status"] == "succeeded" and body["attempts"] == 1
+    assert [a["outcome"] for a in body["attempt_records"]] == ["succeeded"]

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from catalog.files import FORMATS, ImportFileError
-from catalog.services import ImportProgress, song_import
+from catalog.services import IMPORT_BATCH_SIZE_MAX, ImportProgress, song_import
 
 
 class Command(BaseCommand):
@@ -24,8 +24,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, format: str | None, strict: bool, batch_size: int,
                show_errors: int, **options):  # fmt: skip
-        if not 1 <= batch_size <= 5000:
-            raise CommandError("--batch-size must be between 1 and 5000")
+        if not 1 <= batch_size <= IMPORT_BATCH_SIZE_MAX:
+            raise CommandError(f"--batch-size must be between 1 and {IMPORT_BATCH_SIZE_MAX}")
         bar = tqdm(unit=" rows", disable=not sys.stderr.isatty(), file=sys.stderr)
 
         def on_batch(progress: ImportProgress) -> None:
