@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -88,6 +89,13 @@ class HealthFilter(admin.SimpleListFilter):
         return None
 
 
+def _staff(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in staff member behind an admin view (the admin site admits no one else)."""
+    user = request.user
+    assert isinstance(user, AbstractBaseUser)
+    return user
+
+
 class LibraryConnectionAdmin(SpotifyConnectionAdmin):
     list_display = (
         "user",
@@ -134,7 +142,7 @@ class LibraryConnectionAdmin(SpotifyConnectionAdmin):
 
     def _state(self, obj: SpotifyConnection) -> LibrarySyncState | None:
         try:
-            return obj.library_state  # type: ignore[no-any-return]
+            return obj.library_state
         except LibrarySyncState.DoesNotExist:
             return None
 
@@ -198,8 +206,8 @@ class LibraryConnectionAdmin(SpotifyConnectionAdmin):
             try:
                 job = import_history(
                     connection,
-                    form.cleaned_data["files"],
-                    triggered_by=request.user,
+                    form.cleaned_data["history_files"],
+                    triggered_by=_staff(request),
                     trigger=JobTrigger.ADMIN,
                 )
             except ApplicationError as exc:
@@ -223,7 +231,7 @@ class LibraryConnectionAdmin(SpotifyConnectionAdmin):
             name = connection.display_name or connection.account_id or f"#{connection.pk}"
             try:
                 jobs = request_sync(
-                    connection, what, triggered_by=request.user, trigger=JobTrigger.ADMIN
+                    connection, what, triggered_by=_staff(request), trigger=JobTrigger.ADMIN
                 )
             except ApplicationError as exc:
                 self.message_user(request, f"{name}: not synced: {exc.message}", messages.WARNING)

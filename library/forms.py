@@ -26,7 +26,7 @@ class MultipleFileField(forms.FileField):
 
 
 class HistoryUploadForm(forms.Form):
-    files = MultipleFileField(
+    history_files = MultipleFileField(
         label="Streaming history files",
         help_text="The Streaming_History_Audio_*.json files of the user's Extended streaming "
         "history export.",

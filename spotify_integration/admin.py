@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -14,7 +15,8 @@ from spotify_integration.services.connections import connection_delete
 
 @admin.register(SpotifyConnection)
 class SpotifyConnectionAdmin(admin.ModelAdmin):
-    list_display = (
+    # Typed as open tuples: the library app's admin extends each of them.
+    list_display: tuple[Any, ...] = (
         "user",
         "display_name",
         "account_id",
@@ -24,11 +26,16 @@ class SpotifyConnectionAdmin(admin.ModelAdmin):
         "refresh_token_expires_at",
         "last_refreshed_at",
     )
-    list_filter = ("status",)
-    search_fields = ("user__username", "account_id", "display_name", "spotify_user_id")
-    list_select_related = ("user",)
+    list_filter: ClassVar[tuple[Any, ...]] = ("status",)
+    search_fields: ClassVar[tuple[Any, ...]] = (
+        "user__username",
+        "account_id",
+        "display_name",
+        "spotify_user_id",
+    )
+    list_select_related: ClassVar[tuple[str, ...]] = ("user",)
     # The encrypted columns are not editable and never listed: not even ciphertext is shown.
-    fields = (
+    fields: ClassVar[tuple[Any, ...]] = (
         "user",
         "account_id",
         "spotify_user_id",
@@ -45,8 +52,8 @@ class SpotifyConnectionAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    readonly_fields = fields
-    actions = ("disconnect",)
+    readonly_fields: ClassVar[tuple[Any, ...]] = fields
+    actions: tuple[Any, ...] = ("disconnect",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # connections come from the user's OAuth consent only

@@ -153,12 +153,12 @@ def test_staff_import_a_users_history(client, staff_user, alice):
     assert url in change
     assert client.get(url).status_code == 200
     bad = export_file([("yesterday", "x")], name="Streaming_History_Audio_2018.json")
-    refused = client.post(url, {"files": [bad]})
+    refused = client.post(url, {"history_files": [bad]})
     assert refused.status_code == 200
     assert "Streaming_History_Audio_2018.json" in refused.content.decode()
     assert not SyncJob.objects.exists()
     good = export_file([("2026-11-26T19:00:00Z", alice.plays[0].track_id)])
-    response = client.post(url, {"files": [good]})
+    response = client.post(url, {"history_files": [good]})
     job = SyncJob.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/{job.pk}/change/")
     assert (job.kind, job.target_user_id, job.trigger, job.triggered_by_id) == (
