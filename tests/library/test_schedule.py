@@ -183,3 +183,15 @@ def test_a_failing_connections_job_sets_only_its_own_error(connection, account, 
     assert mine.status == JobStatus.FAILED
     assert LibrarySyncState.objects.get(connection=connection).plays_error
     assert not LibrarySyncState.objects.filter(connection=other).exclude(plays_error="")
+
+
+def test_a_fan_out_steps_aside_while_another_one_runs(connection):
+    from library.tasks import library_fan_out_task
+    from spotify_integration.ratelimit import cache_lock
+
+    with cache_lock("library-fan-out", timeout=30, wait=0):
+        result = library_fan_out_task()
+    assert result == {"skipped": "another fan-out is running"} and not _jobs().exists()
+
+    result = library_fan_out_task()  # the lock is free again
+    assert result["enqueued"] == {"user_plays_sync": 1, "user_playlists_sync": 1}
