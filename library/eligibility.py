@@ -32,14 +32,16 @@ def connection_blocker(
 ) -> SyncBlocker | None:
     """Why this connection's own state stops a sync (``None``: it does not)."""
     now = now or timezone.now()
-    if connection.status != ConnectionStatus.ACTIVE or not connection.has_refresh_token:
-        return SyncBlocker(
-            NEEDS_REAUTH, "Spotify no longer accepts this connection: connect again."
-        )
-    if connection.refresh_token_expires_at <= now:
+    # Expiry first: past its 6 months a connection is "expired" whatever else it shows (a
+    # lifecycle that marks it with a status of that name is read the same way).
+    if connection.refresh_token_expires_at <= now or connection.status == EXPIRED:
         return SyncBlocker(
             EXPIRED,
             "The Spotify authorization is older than 6 months and has expired: connect again.",
+        )
+    if connection.status != ConnectionStatus.ACTIVE or not connection.has_refresh_token:
+        return SyncBlocker(
+            NEEDS_REAUTH, "Spotify no longer accepts this connection: connect again."
         )
     return None
 

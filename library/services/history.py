@@ -69,7 +69,9 @@ def _read(upload: HistoryUpload) -> tuple[str, bytes]:
     return name, b"".join(upload.chunks())
 
 
-def _check(files: Sequence[HistoryUpload]) -> list[tuple[str, bytes]]:
+def _check_and_store(files: Sequence[HistoryUpload]) -> list[str]:
+    """Check every file and keep it in the import folder, one file in memory at a time;
+    on the first bad file delete what was kept and raise. Returns the names kept."""
     if not files:
         raise HistoryFileInvalid("files: no file was uploaded.", detail={"file": None})
     if len(files) > settings.LIBRARY_HISTORY_MAX_FILES:
@@ -77,10 +79,18 @@ def _check(files: Sequence[HistoryUpload]) -> list[tuple[str, bytes]]:
             f"files: at most {settings.LIBRARY_HISTORY_MAX_FILES} files an upload.",
             detail={"file": None},
         )
-    contents = [_read(f) for f in files]
-    for name, data in contents:
-        history_file_parse(name, data, max_bytes=settings.LIBRARY_HISTORY_MAX_FILE_BYTES)
-    return contents
+    stored: list[str] = []
+    try:
+        for upload in files:
+            name, data = _read(upload)
+            history_file_parse(name, data, max_bytes=settings.LIBRARY_HISTORY_MAX_FILE_BYTES)
+            base = name.rsplit("/", 1)[-1]
+            stored.append(import_file_store(upload=SimpleUploadedFile(base, data)))
+            del data
+    except BaseException:
+        _delete(stored)
+        raise
+    return stored
 
 
 def import_history(
@@ -93,13 +103,10 @@ def import_history(
     """Check the uploaded export files and start the job that imports them; returns the job.
 
     Raises ``HistoryFileInvalid`` (400, naming the file, the row and the problem; nothing is
-    stored) and ``HistoryImportBusy`` (409) while an import of this user's history runs.
+    kept: files checked before the bad one are deleted again) and ``HistoryImportBusy``
+    (409) while an import of this user's history runs.
     """
-    contents = _check(files)
-    stored = [
-        import_file_store(upload=SimpleUploadedFile(name.rsplit("/", 1)[-1], data))
-        for name, data in contents
-    ]
+    stored = _check_and_store(files)
     try:
         request = job_create(
             kind=HISTORY_KIND,

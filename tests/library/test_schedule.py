@@ -132,6 +132,13 @@ def test_request_sync_refuses_an_unknown_kind_naming_the_field(connection):
         ({"status": ConnectionStatus.NEEDS_REAUTH}, "needs_reauth"),
         ({"refresh_token_encrypted": ""}, "needs_reauth"),
         ({"authorized_at": timezone.now() - timedelta(days=190)}, "expired"),
+        (  # refused and past its 6 months: the expiry is what the user must hear
+            {
+                "status": ConnectionStatus.NEEDS_REAUTH,
+                "authorized_at": timezone.now() - timedelta(days=190),
+            },
+            "expired",
+        ),
     ],
 )
 def test_request_sync_refuses_a_connection_that_cannot_sync(connection, change, reason):
@@ -183,3 +190,15 @@ def test_a_failing_connections_job_sets_only_its_own_error(connection, account, 
     assert mine.status == JobStatus.FAILED
     assert LibrarySyncState.objects.get(connection=connection).plays_error
     assert not LibrarySyncState.objects.filter(connection=other).exclude(plays_error="")
+
+
+def test_a_fan_out_steps_aside_while_another_one_runs(connection):
+    from library.tasks import library_fan_out_task
+    from spotify_integration.ratelimit import cache_lock
+
+    with cache_lock("library-fan-out", timeout=30, wait=0):
+        result = library_fan_out_task()
+    assert result == {"skipped": "another fan-out is running"} and not _jobs().exists()
+
+    result = library_fan_out_task()  # the lock is free again
+    assert result["enqueued"] == {"user_plays_sync": 1, "user_playlists_sync": 1}

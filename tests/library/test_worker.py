@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 
 from bench.fake_library import make_track
 from library.models import LibrarySyncState, Play
+from library.services.requests import request_sync
 from library.tasks import library_fan_out_task
-from sync.models import JobStatus, SyncJob
+from sync.models import JobStatus, JobTrigger, SyncJob
+from sync.services.jobs import job_create
+from sync.services.reaper import jobs_reap_stale
 from tests.library.conftest import other_connection
 from tests.sync.conftest import wait_for
+from tests.sync.helpers import left_running
 
 pytestmark = [
     pytest.mark.worker,
@@ -58,3 +64,32 @@ def test_the_beat_fan_out_runs_each_connection_in_its_own_job(
     assert states[loser_conn].plays_error and not states[winner_conn].plays_error
     assert states[winner_conn].plays_synced_at is not None
     assert Play.objects.filter(connection_id=winner_conn).count() == 3
+
+
+def test_a_plays_job_whose_worker_was_killed_is_run_again_and_loses_nothing(
+    celery_worker, connection, account, wire
+):
+    for i in range(4):
+        account.play(T0 + i * 200_000, make_track(i))
+    [first] = request_sync(connection, "plays")
+    wait_for(lambda: _finished("user_plays_sync", 1))
+    for i in range(4, 9):
+        account.play(T0 + i * 200_000, make_track(i))
+    # A scheduled poll's worker is killed mid-job (after its fetch, before its commit): the
+    # job is left running with a stale heartbeat and nothing of it committed.
+    killed = job_create(
+        kind="user_plays_sync",
+        params={},
+        trigger=JobTrigger.SCHEDULE,
+        target_user=connection.user,
+        enqueue=False,
+    ).job
+    left_running(killed, beat_ago=timedelta(hours=1))
+
+    report = jobs_reap_stale()  # the repeatable kind is queued again, to the real worker
+
+    assert report.lost == [killed.pk] and len(report.requeued) == 1
+    wait_for(lambda: SyncJob.objects.get(pk=report.requeued[0]).status == JobStatus.SUCCEEDED)
+    assert Play.objects.filter(connection=connection).count() == 9
+    assert Play.objects.values("played_at", "track_id").distinct().count() == 9
+    assert first.pk != killed.pk
