@@ -1,8 +1,8 @@
 """Whether a connection's library can be synced now, and if not, why.
 
-The one place the library jobs, the fan-out and ``request_sync`` ask. It only reads the
-connection's fields (status, refresh token, authorization date) and the shared pause mark;
-deciding those states is the connection lifecycle's business (spotify_integration).
+The one place the library jobs, the fan-out and ``request_sync`` ask. The connection's own state
+is the lifecycle's ``connection_health`` (spotify_integration); the shared pause mark is read
+here.
 """
 
 from __future__ import annotations
@@ -10,19 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.utils import timezone
-
-from spotify_integration.models import ConnectionStatus, SpotifyConnection
+from spotify_integration.models import SpotifyConnection
 from spotify_integration.ratelimit import spotify_paused_for
+from spotify_integration.selectors import connection_health
 
-NEEDS_REAUTH = "needs_reauth"
-EXPIRED = "expired"
 PAUSED = "paused"
 
 
 @dataclass(frozen=True)
 class SyncBlocker:
-    reason: str  # needs_reauth | expired | paused
+    reason: str  # needs_reauth | expired | profile_pending | paused
     message: str
     retry_after: int | None = None
 
@@ -30,20 +27,16 @@ class SyncBlocker:
 def connection_blocker(
     connection: SpotifyConnection, *, now: datetime | None = None
 ) -> SyncBlocker | None:
-    """Why this connection's own state stops a sync (``None``: it does not)."""
-    now = now or timezone.now()
-    # Expiry first: past its 6 months a connection is "expired" whatever else it shows (a
-    # lifecycle that marks it with a status of that name is read the same way).
-    if connection.refresh_token_expires_at <= now or connection.status == EXPIRED:
-        return SyncBlocker(
-            EXPIRED,
-            "The Spotify authorization is older than 6 months and has expired: connect again.",
-        )
-    if connection.status != ConnectionStatus.ACTIVE or not connection.has_refresh_token:
-        return SyncBlocker(
-            NEEDS_REAUTH, "Spotify no longer accepts this connection: connect again."
-        )
-    return None
+    """Why this connection's own state stops a sync (``None``: it does not).
+
+    The state is :func:`~spotify_integration.selectors.connection_health`'s, the one rule the
+    status API, the page and the admin show: only ``active`` and ``expiring`` connections sync
+    (``needs_reauth``, ``expired`` and ``profile_pending`` do not; the reason is the state).
+    """
+    health = connection_health(connection, now=now)
+    if health.can_sync:
+        return None
+    return SyncBlocker(health.state, health.reason)
 
 
 def pause_blocker() -> SyncBlocker | None:

@@ -167,4 +167,4 @@ def test_a_job_for_a_connection_needing_reauth_fails_with_that_reason(connection
     job.refresh_from_db()
     assert (job.status, job.error_code) == (JobStatus.FAILED, "needs_reauth")
     assert wire.calls.total() == 0
-    assert "connect again" in connection.library_state.plays_error
+    assert "connect again" in connection.library_state.plays_error.lower()

@@ -132,13 +132,14 @@ def test_request_sync_refuses_an_unknown_kind_naming_the_field(connection):
         ({"status": ConnectionStatus.NEEDS_REAUTH}, "needs_reauth"),
         ({"refresh_token_encrypted": ""}, "needs_reauth"),
         ({"authorized_at": timezone.now() - timedelta(days=190)}, "expired"),
-        (  # refused and past its 6 months: the expiry is what the user must hear
+        (  # refused and past its 6 months: connection_health's order (refused first)
             {
                 "status": ConnectionStatus.NEEDS_REAUTH,
                 "authorized_at": timezone.now() - timedelta(days=190),
             },
-            "expired",
+            "needs_reauth",
         ),
+        ({"profile_pending": True}, "profile_pending"),  # whose account is not known yet
     ],
 )
 def test_request_sync_refuses_a_connection_that_cannot_sync(connection, change, reason):
