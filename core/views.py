@@ -8,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -65,6 +66,23 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
             error_body("not_found", f"No API endpoint or object at {request.path}."), status=404
         )
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's own refusals before any view (a bad Host, a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields): the API's JSON error under /api/."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        body = error_body("too_large", "The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE.")
+        return JsonResponse(body, status=413)
+    if isinstance(exception, DisallowedHost):
+        message = "The Host header names a host this server does not serve."
+        return JsonResponse(error_body("bad_host", message, {"Host": [message]}), status=400)
+    message = "The request is malformed or too large (too many fields or files)."
+    return JsonResponse(
+        error_body("bad_request", message, {"non_field_errors": [message]}), status=400
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

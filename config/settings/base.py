@@ -332,3 +332,10 @@ if TRUSTED_PROXIES:
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=1 if TRUSTED_PROXIES else 0)
 # Production: /api/schema/ and /api/docs/ are staff-only unless this is true (always open here).
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
+# The API's JSON parser: DRF's, bounded by DATA_UPLOAD_MAX_MEMORY_SIZE and in depth, refusing
+# lone surrogates (core/parsers.py); forms and uploads keep DRF's own parsers.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "core.parsers.BoundedJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
