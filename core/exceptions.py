@@ -20,6 +20,8 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.http import Http404
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -82,6 +84,9 @@ class ServiceUnavailable(ApplicationError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "5"}
+
+
+CACHE_ERRORS: tuple[type[Exception], ...] = (ConnectionInterrupted, RedisError)
 
 
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
@@ -155,6 +160,9 @@ def _django_request_error(exc: Exception) -> ApplicationError | None:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     exc = _django_request_error(exc) or exc
+    if isinstance(exc, CACHE_ERRORS):
+        # Any other use of the shared cache with Redis down: a clear 503, not a 500.
+        exc = ServiceUnavailable("The shared cache (Redis) does not answer; try again shortly.")
     if isinstance(exc, ApplicationError):
         return Response(
             error_body(exc.code, exc.message, _application_detail(exc)),

@@ -5,11 +5,13 @@ import ipaddress
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
@@ -20,19 +22,39 @@ from core.metrics import metrics_exposition
 logger = logging.getLogger(__name__)
 
 
+# The database check runs in this one thread (with its own connection, reused) so that a hung
+# server costs /healthz HEALTHZ_TIMEOUT, not the request: a stuck check leaves the thread busy,
+# and later checks queue behind it and time out too until the server answers again.
+_db_checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthz-db")
+
+
 def _check(fn) -> dict:
     started = time.perf_counter()
     try:
         fn()
+    except FutureTimeout:
+        return {"ok": False, "error": "Timeout"}
     except Exception as exc:  # a health check reports any failure, it never raises
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
-def _database() -> None:
+def _select_one() -> None:
+    close_old_connections()  # CONN_MAX_AGE and CONN_HEALTH_CHECKS for this thread's connection
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+
+
+def healthz_checker_close() -> None:
+    """Close the check thread's database connection (tests, before the test database goes)."""
+    from django.db import connections
+
+    _db_checker.submit(connections.close_all).result(timeout=10)
+
+
+def _database() -> None:
+    _db_checker.submit(_select_one).result(timeout=settings.HEALTHZ_TIMEOUT)
 
 
 def _cache() -> None:

@@ -339,3 +339,31 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "rest_framework.parsers.FormParser",
     "rest_framework.parsers.MultiPartParser",
 ]
+
+# --- issue 14: faults (docs/deploy.md "Timeouts") ---------------------------------------------
+# A hung Redis (or one that refuses) must cost a request about this long, not 30 s: every cache
+# call (and the Spotify budget, pause and locks, which share its pool) gives up after it.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=1.0)
+CACHE_CONNECT_TIMEOUT = env.float("CACHE_CONNECT_TIMEOUT", default=1.0)
+if REDIS_URL:
+    CACHES["default"]["OPTIONS"]["SOCKET_TIMEOUT"] = CACHE_SOCKET_TIMEOUT
+    CACHES["default"]["OPTIONS"]["SOCKET_CONNECT_TIMEOUT"] = CACHE_CONNECT_TIMEOUT
+# PostgreSQL: seconds to open a connection, and the longest one statement may run (ms; 0 = no
+# limit, e.g. for `migrate` building indexes on a very large catalog).
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=60_000)
+
+
+def postgres_timeouts(database: dict) -> None:
+    """Put the connect and statement timeouts into a PostgreSQL DATABASES entry."""
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return
+    options = database.setdefault("OPTIONS", {})
+    options["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+    given = options.get("options", "")
+    options["options"] = f"{given} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}".strip()
+
+
+postgres_timeouts(DATABASES["default"])
+# /healthz waits this long (s) for the database before answering 503 (a hung server).
+HEALTHZ_TIMEOUT = env.float("HEALTHZ_TIMEOUT", default=1.5)
