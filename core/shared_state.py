@@ -15,37 +15,53 @@ import time
 
 from core.exceptions import CACHE_ERRORS
 
-__all__ = ["CACHE_ERRORS", "cache_failed", "cache_failure_reset", "cache_recently_failed"]
+__all__ = [
+    "CACHE_ERRORS",
+    "cache_failed",
+    "cache_failure_reset",
+    "cache_recently_failed",
+    "service_failed",
+    "service_recently_failed",
+]
 logger = logging.getLogger(__name__)
 
 # Seconds a process skips the cache after it failed (then the next call tries again).
 SKIP_SECONDS = 5.0
 
 _lock = threading.Lock()
-_skip_until = 0.0
+_skip_until: dict[str, float] = {}
+_LABELS = {"cache": "shared cache (Redis)", "broker": "job broker"}
 
 
-def cache_failed(what: str, exc: Exception) -> None:
-    """Record a cache failure (logged once per skip period) and skip the cache for a while."""
-    global _skip_until
+def service_failed(service: str, what: str, exc: Exception) -> None:
+    """Record a failure of ``service`` ("cache" or "broker"; logged once per skip period) and
+    skip it for ``SKIP_SECONDS``."""
     with _lock:
-        first = time.monotonic() >= _skip_until
-        _skip_until = time.monotonic() + SKIP_SECONDS
+        first = time.monotonic() >= _skip_until.get(service, 0.0)
+        _skip_until[service] = time.monotonic() + SKIP_SECONDS
     if first:
         logger.warning(
-            "shared cache (Redis) unavailable during %s: %s; going on without it for %.0f s",
+            "%s unavailable during %s: %s; going on without it for %.0f s",
+            _LABELS.get(service, service),
             what,
             type(exc).__name__,
             SKIP_SECONDS,
         )
 
 
+def service_recently_failed(service: str) -> bool:
+    return time.monotonic() < _skip_until.get(service, 0.0)
+
+
+def cache_failed(what: str, exc: Exception) -> None:
+    service_failed("cache", what, exc)
+
+
 def cache_recently_failed() -> bool:
-    return time.monotonic() < _skip_until
+    return service_recently_failed("cache")
 
 
 def cache_failure_reset() -> None:
-    """Forget the memo (tests)."""
-    global _skip_until
+    """Forget the memos (tests)."""
     with _lock:
-        _skip_until = 0.0
+        _skip_until.clear()

@@ -367,3 +367,9 @@ def postgres_timeouts(database: dict) -> None:
 postgres_timeouts(DATABASES["default"])
 # /healthz waits this long (s) for the database before answering 503 (a hung server).
 HEALTHZ_TIMEOUT = env.float("HEALTHZ_TIMEOUT", default=1.5)
+# The job broker: a hung or refused Redis fails a publish within seconds (then the job is
+# flagged not_enqueued and the reaper resends it), not after gunicorn's 30 s. The socket timeout
+# stays above kombu's 1 s BRPOP poll, which the workers' consuming connection uses.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = env.float("BROKER_SOCKET_TIMEOUT", default=3.0)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
