@@ -373,3 +373,16 @@ HEALTHZ_TIMEOUT = env.float("HEALTHZ_TIMEOUT", default=1.5)
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = env.float("BROKER_SOCKET_TIMEOUT", default=3.0)
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
+
+# --- issue 14: bounded uploads and imports (docs/sync.md "Import files") ----------------------
+# The largest file an upload may carry (the admin's Import songs); over it nothing is kept.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=512 * 1024**2)
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# An import reads at most this many bytes of one file, decompressed (a gzip bomb stops here),
+# and lines of at most this many characters (one huge line is refused before it is in memory).
+SYNC_IMPORT_MAX_BYTES = env.int("SYNC_IMPORT_MAX_BYTES", default=2 * 1024**3)
+SYNC_IMPORT_MAX_LINE_CHARS = env.int("SYNC_IMPORT_MAX_LINE_CHARS", default=1024 * 1024)
