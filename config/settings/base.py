@@ -216,7 +216,9 @@ TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 
 # --- Sync jobs (see docs/sync.md) ------------------------------------------------------------
 # A running job whose heartbeat is older than this is failed as "worker lost" by the reaper.
-SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=600)
+# A thread beats every SYNC_HEARTBEAT_INTERVAL s while a job runs (issue 14: was 600 s).
+SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=90)
+SYNC_HEARTBEAT_INTERVAL = env.float("SYNC_HEARTBEAT_INTERVAL", default=15.0)
 SYNC_RETRY_BASE_DELAY = env.float("SYNC_RETRY_BASE_DELAY", default=5.0)  # seconds, doubled
 SYNC_RETRY_MAX_DELAY = env.float("SYNC_RETRY_MAX_DELAY", default=900.0)  # each attempt, capped
 SYNC_REQUEUE_LIMIT = env.int("SYNC_REQUEUE_LIMIT", default=3)  # reaper requeues in a row
