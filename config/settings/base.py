@@ -388,3 +388,9 @@ FILE_UPLOAD_HANDLERS = [
 # and lines of at most this many characters (one huge line is refused before it is in memory).
 SYNC_IMPORT_MAX_BYTES = env.int("SYNC_IMPORT_MAX_BYTES", default=2 * 1024**3)
 SYNC_IMPORT_MAX_LINE_CHARS = env.int("SYNC_IMPORT_MAX_LINE_CHARS", default=1024 * 1024)
+
+# --- issue 14: operators see a Spotify pause ---------------------------------------------------
+# Admin pages show a banner while a 429 pauses Spotify (spotify_integration/context_processors).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(
+    "spotify_integration.context_processors.spotify_pause"
+)
