@@ -391,6 +391,7 @@ SYNC_IMPORT_MAX_LINE_CHARS = env.int("SYNC_IMPORT_MAX_LINE_CHARS", default=1024 
 
 # --- issue 14: operators see a Spotify pause ---------------------------------------------------
 # Admin pages show a banner while a 429 pauses Spotify (spotify_integration/context_processors).
-TEMPLATES[0]["OPTIONS"]["context_processors"].append(
+_template_options: dict = TEMPLATES[0]["OPTIONS"]  # type: ignore[assignment]
+_template_options["context_processors"].append(
     "spotify_integration.context_processors.spotify_pause"
 )
