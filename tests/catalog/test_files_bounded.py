@@ -61,9 +61,10 @@ def test_a_file_within_the_bounds_imports(write_file, settings):
     "content",
     [
         b"title,artists\nA,B\n",  # plain text named .gz
-        gzip.compress(GOOD.encode())[:40],  # truncated
-        gzip.compress(GOOD.encode())[:10] + zlib.compress(b"junk") + b"\0" * 8,  # damaged
+        gzip.compress(GOOD.encode(), mtime=0)[:40],  # truncated
+        gzip.compress(GOOD.encode(), mtime=0)[:10] + zlib.compress(b"junk") + b"\0" * 8,
     ],
+    ids=["plain", "truncated", "damaged"],
 )
 def test_a_gz_that_is_not_gzip_is_an_input_error(write_file, content):
     with pytest.raises(ImportFileError, match="not a readable gzip file"):
