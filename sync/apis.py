@@ -15,8 +15,9 @@ from rest_framework.response import Response
 
 from core.pagination import StrictLimitOffsetPagination
 from core.schema import error_response
+from core.serializers import enum_schema, int_schema
 from sync.exceptions import JobNotCancellable, JobNotRetryable
-from sync.models import JobTrigger
+from sync.models import JobStatus, JobTrigger
 from sync.selectors import job_detail_queryset, job_list
 from sync.serializers import (
     SyncJobCreateInputSerializer,
@@ -42,6 +43,9 @@ def _staff_user(request: Request) -> User:
 
 
 def _request_response(request: JobRequest) -> Response:
+    """201 for a new job, 200 for the active one returned; ``enqueued: false`` with the error
+    ``not_enqueued`` when the broker did not take its message (the reaper resends it)."""
+    request.job.refresh_from_db()  # the enqueue (on commit) may have flagged it
     data = SyncJobRequestSerializer(
         request.job, context={"already_active": request.already_active}
     ).data
@@ -60,10 +64,12 @@ class SyncJobViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("kind", str, description="Only jobs of this kind."),
-            OpenApiParameter("status", str, description="Only jobs in this status."),
-            OpenApiParameter("limit", int),
-            OpenApiParameter("offset", int),
+            OpenApiParameter("kind", str, description="Only jobs of this kind (any name)."),
+            OpenApiParameter(
+                "status", enum_schema(JobStatus.values), description="Only jobs in this status."
+            ),
+            OpenApiParameter("limit", int_schema(1, SyncJobPagination.max_limit)),
+            OpenApiParameter("offset", int_schema(0)),
         ],
         responses=SyncJobSerializer(many=True),
     )

@@ -5,24 +5,40 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from core.serializers import QueryParamsSerializer
 from sync.models import ATTEMPT_FIELDS, JobStatus, SyncJob, SyncJobAttempt
+from sync.registry import all_kinds
 from sync.selectors import job_progress
+from sync.services.jobs import job_is_unsent
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
+class JobKindField(serializers.CharField):
+    """A job kind's name; any text is read (an unknown kind is the 400 ``unknown_kind``), and
+    the schema lists the kinds registered when it is generated (JobKindFieldExtension)."""
+
+
+class JobKindFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "sync.serializers.JobKindField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "string", "enum": sorted(kind.name for kind in all_kinds())}
+
+
 class SyncJobCreateInputSerializer(serializers.Serializer):
-    kind = serializers.CharField(max_length=64)
+    kind = JobKindField(max_length=64)
     params = serializers.JSONField(required=False, default=dict)
     target_user = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.all(), required=False, allow_null=True, default=None
     )
 
 
-class SyncJobFilterSerializer(serializers.Serializer):
+class SyncJobFilterSerializer(QueryParamsSerializer):
     kind = serializers.CharField(max_length=64, required=False)
     status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
 
@@ -42,6 +58,9 @@ class SyncJobSerializer(serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
     cancel_requested = serializers.SerializerMethodField()
     duration_seconds = serializers.SerializerMethodField()
+    enqueued = serializers.SerializerMethodField(
+        help_text="False while the broker has not taken the job's message (error not_enqueued)"
+    )
 
     class Meta:
         model = SyncJob
@@ -63,6 +82,7 @@ class SyncJobSerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "duration_seconds",
             "cancel_requested",
+            "enqueued",
             "error",
             "celery_task_id",
             "retry_of",
@@ -77,6 +97,9 @@ class SyncJobSerializer(serializers.ModelSerializer):
         if not job.error_code:
             return None
         return {"code": job.error_code, "message": job.error_message}
+
+    def get_enqueued(self, job: SyncJob) -> bool:
+        return not job_is_unsent(job)
 
     def get_cancel_requested(self, job: SyncJob) -> bool:
         return job.cancel_requested_at is not None

@@ -8,7 +8,6 @@ eagerly in-process, so a new user needs no server. ``DATABASE_URL`` switches to 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import environ
@@ -21,7 +20,7 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -----------------------------------------------------------------------------------
-_INSECURE_KEY = "embedded-default-insecure-key-change-me-in-production"
+_INSECURE_KEY = "embedded-default-insecure-key-change-me-in-production"  # see safety.py
 SECRET_KEY = env("SECRET_KEY", default=_INSECURE_KEY)
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -157,8 +156,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # --- REST framework, OpenAPI ----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: its WWW-Authenticate challenge makes an anonymous request a 401, not a
+        # 403, on every endpoint (DRF answers 403 when the first class has no challenge).
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.ErrorDocumentingAutoSchema",
@@ -214,7 +215,9 @@ TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 
 # --- Sync jobs (see docs/sync.md) ------------------------------------------------------------
 # A running job whose heartbeat is older than this is failed as "worker lost" by the reaper.
-SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=600)
+# A thread beats every SYNC_HEARTBEAT_INTERVAL s while a job runs (issue 14: was 600 s).
+SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=90)
+SYNC_HEARTBEAT_INTERVAL = env.float("SYNC_HEARTBEAT_INTERVAL", default=15.0)
 SYNC_RETRY_BASE_DELAY = env.float("SYNC_RETRY_BASE_DELAY", default=5.0)  # seconds, doubled
 SYNC_RETRY_MAX_DELAY = env.float("SYNC_RETRY_MAX_DELAY", default=900.0)  # each attempt, capped
 SYNC_REQUEUE_LIMIT = env.int("SYNC_REQUEUE_LIMIT", default=3)  # reaper requeues in a row
@@ -255,7 +258,12 @@ LOGGING = {
 }
 
 if SECRET_KEY == _INSECURE_KEY and not DEBUG:
-    warnings.warn("SECRET_KEY is the embedded default; set SECRET_KEY.", stacklevel=1)
+    # Fail closed: without DEBUG this is meant to serve others, and the key is public.
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DEBUG is off but SECRET_KEY is the embedded development default; set SECRET_KEY."
+    )
 
 # --- Enrichment: budget lanes and metrics (docs/spotify.md "Budget lanes", docs/metrics.md) ---
 # Spotify's rolling window in seconds; only benchmarks against a fake Spotify change it.
@@ -393,3 +401,78 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO", "propagate": True}  # type: ignore[index]
 # Timestamps to the second with their time zone in the admin (config/formats/en/formats.py).
 FORMAT_MODULE_PATH = ["config.formats"]
+
+# --- issue 14: fail closed (docs/deploy.md) --------------------------------------------------
+# Proxies (IPs or networks) whose X-Forwarded-Proto / X-Forwarded-For are believed; from any
+# other peer both headers are dropped (core.middleware.TrustedProxyMiddleware), so a client can
+# neither fake https nor pick the address the throttles key on.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+MIDDLEWARE.insert(0, "core.middleware.TrustedProxyMiddleware")
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# DRF's throttles: the client is the address NUM_PROXIES hops back in X-Forwarded-For (0: the
+# peer itself). Left unset, DRF would key on the whole, client-written header.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=1 if TRUSTED_PROXIES else 0)
+# Production: /api/schema/ and /api/docs/ are staff-only unless this is true (always open here).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
+# The API's JSON parser: DRF's, bounded by DATA_UPLOAD_MAX_MEMORY_SIZE and in depth, refusing
+# lone surrogates (core/parsers.py); forms and uploads keep DRF's own parsers.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "core.parsers.BoundedJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+
+# --- issue 14: faults (docs/deploy.md "Timeouts") ---------------------------------------------
+# A hung Redis (or one that refuses) must cost a request about this long, not 30 s: every cache
+# call (and the Spotify budget, pause and locks, which share its pool) gives up after it.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=1.0)
+CACHE_CONNECT_TIMEOUT = env.float("CACHE_CONNECT_TIMEOUT", default=1.0)
+if REDIS_URL:
+    CACHES["default"]["OPTIONS"]["SOCKET_TIMEOUT"] = CACHE_SOCKET_TIMEOUT
+    CACHES["default"]["OPTIONS"]["SOCKET_CONNECT_TIMEOUT"] = CACHE_CONNECT_TIMEOUT
+# PostgreSQL: seconds to open a connection, and the longest one statement may run (ms; 0 = no
+# limit, e.g. for `migrate` building indexes on a very large catalog).
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=60_000)
+
+
+def postgres_timeouts(database: dict) -> None:
+    """Put the connect and statement timeouts into a PostgreSQL DATABASES entry."""
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return
+    options = database.setdefault("OPTIONS", {})
+    options["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+    given = options.get("options", "")
+    options["options"] = f"{given} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}".strip()
+
+
+postgres_timeouts(DATABASES["default"])
+# /healthz waits this long (s) for the database before answering 503 (a hung server).
+HEALTHZ_TIMEOUT = env.float("HEALTHZ_TIMEOUT", default=1.5)
+# The job broker: a hung or refused Redis fails a publish within seconds (then the job is
+# flagged not_enqueued and the reaper resends it), not after gunicorn's 30 s. The socket timeout
+# stays above kombu's 1 s BRPOP poll, which the workers' consuming connection uses.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = env.float("BROKER_SOCKET_TIMEOUT", default=3.0)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
+
+# --- issue 14: bounded uploads and imports (docs/sync.md "Import files") ----------------------
+# The largest file an upload may carry (the admin's Import songs); over it nothing is kept.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=512 * 1024**2)
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# An import reads at most this many bytes of one file, decompressed (a gzip bomb stops here),
+# and lines of at most this many characters (one huge line is refused before it is in memory).
+SYNC_IMPORT_MAX_BYTES = env.int("SYNC_IMPORT_MAX_BYTES", default=2 * 1024**3)
+SYNC_IMPORT_MAX_LINE_CHARS = env.int("SYNC_IMPORT_MAX_LINE_CHARS", default=1024 * 1024)
+
+# --- issue 14: operators see a Spotify pause ---------------------------------------------------
+# Admin pages show a banner while a 429 pauses Spotify (spotify_integration/context_processors).
+_template_options: dict = TEMPLATES[0]["OPTIONS"]  # type: ignore[assignment]
+_template_options["context_processors"].append(
+    "spotify_integration.context_processors.spotify_pause"
+)

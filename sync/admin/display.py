@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from sync.models import SyncJob
+from sync.services.jobs import job_is_unsent
 
 # Result keys shown as tables of their own rather than in the summary.
 ROW_ERRORS_KEY = "errors"
@@ -17,6 +18,8 @@ ROW_ERRORS_KEY = "errors"
 
 def status_badge(job: SyncJob) -> SafeString:
     note = " (cancel requested)" if job.is_active and job.cancel_requested_at else ""
+    if job_is_unsent(job):
+        note = " (not sent: broker unavailable)"
     return format_html(
         '<span class="sync-status sync-{}" data-sync-status="{}">{}{}</span>',
         job.state,

@@ -19,12 +19,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from core.exceptions import ApplicationError
+from core.uploads import upload_refused
 from sync.admin.forms import ImportSongsForm, StartForm
 from sync.models import JobStatus, JobTrigger, SyncJob
 from sync.registry import all_kinds, get_kind
 from sync.selectors import jobs_progress
 from sync.services.import_files import import_upload_start
-from sync.services.jobs import JobRequest, job_cancel, job_create, job_retry
+from sync.services.jobs import JobRequest, job_cancel, job_create, job_is_unsent, job_retry
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -65,7 +66,14 @@ class ConsolePagesMixin(_Base):
 
     def _announce(self, request: HttpRequest, result: JobRequest) -> HttpResponseRedirect:
         job = result.job
-        if result.created and job.is_active:
+        job.refresh_from_db()  # the enqueue (on commit) may have flagged it
+        if result.created and job_is_unsent(job):
+            self.message_user(
+                request,
+                f"Job #{job.pk} ({job.kind}) is saved but NOT sent: {job.error_message}",
+                messages.ERROR,
+            )
+        elif result.created and job.is_active:
             self.message_user(
                 request,
                 f"Started job #{job.pk} ({job.kind}); its progress is shown below.",
@@ -131,7 +139,11 @@ class ConsolePagesMixin(_Base):
         """Upload a CSV / JSON Lines file and start a ``catalog_import`` job on it."""
         self._require_operator(request)
         form = ImportSongsForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and (refused := upload_refused(request)):
+            form = ImportSongsForm(request.POST, request.FILES)  # bound, even if POST is empty
+            form.is_valid()  # the file was dropped: say why beside the field
+            form.add_error("file", refused)
+        elif request.method == "POST" and form.is_valid():
             params = {key: form.cleaned_data[key] for key in ("fmt", "strict", "batch_size")}
             try:
                 result = import_upload_start(

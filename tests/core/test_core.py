@@ -75,7 +75,7 @@ def production_env() -> dict[str, str]:
         "SECRET_KEY": "x" * 50,
         "ALLOWED_HOSTS": "encore.example",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/encore",
-        "TOKEN_ENCRYPTION_KEYS": "p4eb6r7pEQWm0nIXnCxtrJ6S0CMbQ6jpJHlDOjKNk0Y=",
+        "TOKEN_ENCRYPTION_KEYS": "bs4WTgTeAcaY_wLr3A9Z8w1aQnfkcmt5soXlbKi11z0=",
     }
 
 
@@ -184,3 +184,59 @@ def test_django_log_lines_come_out_once():
     assert django_logger.handlers == [] and django_logger.propagate
     child = logging.getLogger("django.utils.autoreload")
     assert child.handlers == [] and child.propagate
+
+
+def test_healthz_answers_503_within_its_timeout_when_the_database_hangs(client, settings):
+    """A hung PostgreSQL (SIGSTOP) blocks the check's thread: stand-in, a check that sleeps."""
+    import time
+
+    from core import views
+
+    settings.HEALTHZ_TIMEOUT = 0.3
+    stuck = views._db_checker.submit(time.sleep, 2)
+    started = time.monotonic()
+    response = client.get("/healthz")
+    elapsed = time.monotonic() - started
+    stuck.result()
+    assert response.status_code == 503 and elapsed < 1.5
+    assert response.json()["checks"]["database"] == {"ok": False, "error": "Timeout"}
+    assert client.get("/healthz").status_code == 200  # the thread is free again
+
+
+def test_postgres_gets_connect_and_statement_timeouts():
+    from config.settings.base import postgres_timeouts
+
+    database = {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {"options": "-c x=1"}}
+    postgres_timeouts(database)
+    assert database["OPTIONS"]["connect_timeout"] == 3
+    assert database["OPTIONS"]["options"] == "-c x=1 -c statement_timeout=60000"
+
+
+@pytest.mark.django_db
+def test_the_statement_timeout_reaches_the_server():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "1min"
+
+
+def test_worker_logs_are_json_lines_like_the_web():
+    """What `celery -A config worker` sets up (its setup_logging signal), in a subprocess."""
+    code = (
+        "from config.celery import app; app.log.setup(loglevel='INFO'); import logging; "
+        "logging.getLogger('celery.worker').warning('ready access_token=abcdefghij')"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "LOG_FORMAT": "json"}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    argv = [sys.executable, "-c", code]
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # noqa: S603
+    assert result.returncode == 0, result.stderr
+    import json
+
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["logger"] == "celery.worker" and line["level"] == "WARNING"
+    assert "abcdefghij" not in line["message"]  # the web's redaction applies too

@@ -111,8 +111,15 @@ def test_connect_get_redirects_the_browser(browser):
     assert response["Location"].startswith(AUTHORIZE_URL)
 
 
-def test_connect_needs_a_signed_in_user(api_client, db):
-    assert api_client.post(CONNECT).status_code == 403
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", CONNECT), ("get", "/api/spotify/status/"), ("delete", "/api/spotify/connection/")],
+)
+def test_anonymous_requests_get_401_with_a_challenge(api_client, db, method, path):
+    response = getattr(api_client, method)(path)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["error"]["code"] == "not_authenticated"
 
 
 def test_connect_is_throttled(browser):
@@ -179,7 +186,11 @@ def _refused(response, reason: str) -> None:
     error = response.json()["error"]
     assert error["code"] == "spotify_state_invalid"
     assert error["message"].startswith("state:")
-    assert error["detail"] == {"state": reason}
+    # Like every 400: detail lists the messages per field (the reason is in the words).
+    words = {"missing": "missing", "expired": "expired", "other_session": "issued to another"}
+    message = error["message"].removeprefix("state: ")
+    assert error["detail"] == {"state": [message]}
+    assert words.get(reason, "not recognised") in message
 
 
 def test_callback_without_state_is_refused(browser, spotify):
