@@ -1,0 +1,53 @@
+"""Fixtures of the fault tests: a throwaway Redis, and Encore pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.faults.services import ThrowawayRedis
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[ThrowawayRedis]:
+    server = ThrowawayRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def on_redis(settings: Any, redis_server: ThrowawayRedis) -> Iterator[ThrowawayRedis]:
+    """Encore's cache, metrics, throttles and Celery broker on the throwaway Redis, with
+    messages really published (not run eagerly)."""
+    from config.celery import app
+    from core.metrics import metrics_reset_store
+
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": redis_server.url,
+        }
+    }
+    settings.CELERY_BROKER_URL = redis_server.url
+    saved = (app.conf.broker_url, app.conf.task_always_eager)
+
+    def use_broker(url: str, eager: bool) -> None:
+        app.conf.broker_url, app.conf.task_always_eager = url, eager
+        if app._pool is not None:  # the producer pool was built for the old URL
+            app._pool.force_close_all()
+            app._pool = None
+        app.amqp._producer_pool = None
+
+    use_broker(redis_server.url, False)
+    metrics_reset_store()
+    try:
+        yield redis_server
+    finally:
+        use_broker(*saved)
+        metrics_reset_store()
