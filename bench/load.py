@@ -130,13 +130,13 @@ def start_gunicorn(args: argparse.Namespace, port: int, log: Path) -> subprocess
     if (ROOT / "config" / "gunicorn.py").exists():
         command[2:2] = ["--config", "config/gunicorn.py"]
     with log.open("wb") as out:
-        server = subprocess.Popen(  # noqa: S603 - our own fixed argument list
+        server = subprocess.Popen(
             command, cwd=ROOT, env=server_env(args.database), stdout=out, stderr=out
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                 if r.status == 200:
                     return server
         except OSError:
@@ -147,7 +147,7 @@ def start_gunicorn(args: argparse.Namespace, port: int, log: Path) -> subprocess
 
 def wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, float]:
     threads = str(min(2, connections))
-    out = subprocess.run(  # noqa: S603 - our own fixed argument list
+    out = subprocess.run(
         ["wrk", "-t", threads, "-c", str(connections), "-d", f"{seconds}s", "--timeout", "5s",
          "-s", str(script), url],
         capture_output=True, text=True, check=True,
