@@ -4,7 +4,8 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+# The deploy processes (gunicorn, Celery) fail closed: production settings unless told.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("encore")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,15 +1,71 @@
-"""Request logging: one structured line per request with its timing and a request id."""
+"""Request logging (one structured line per request with its timing and a request id), and
+the proxy headers believed only from the proxies in ``TRUSTED_PROXIES``."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
+from functools import lru_cache
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger("encore.request")
+
+# A caller's X-Request-ID is echoed and logged only when it looks like an id: no spaces,
+# control characters or markup, and short (a UUID is 36 characters).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_PROXY_HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def request_id_for(request: HttpRequest) -> str:
+    """The caller's X-Request-ID when it is well formed, else a new one."""
+    given = request.headers.get("X-Request-ID", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+@lru_cache(maxsize=8)
+def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
+    # Settings are validated at start-up by core.checks; a bad entry here is simply skipped.
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            continue
+    return tuple(networks)
+
+
+def peer_is_trusted_proxy(remote_addr: str) -> bool:
+    try:
+        peer = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
+        peer = peer.ipv4_mapped
+    return any(peer in net for net in _networks(tuple(settings.TRUSTED_PROXIES)))
+
+
+class TrustedProxyMiddleware:
+    """Drop X-Forwarded-Proto/-For/-Host unless the peer is one of ``TRUSTED_PROXIES``.
+
+    Django (SECURE_PROXY_SSL_HEADER) and DRF's throttles (NUM_PROXIES) read these headers
+    from any peer; removing them here, first in the chain, makes them mean "what our proxy saw".
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not peer_is_trusted_proxy(request.META.get("REMOTE_ADDR", "")):
+            for header in _PROXY_HEADERS:
+                request.META.pop(header, None)
+        return self.get_response(request)
 
 
 class RequestLogMiddleware:
@@ -17,7 +73,7 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        request_id = request_id_for(request)
         started = time.perf_counter()
         response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 2)

@@ -8,7 +8,6 @@ eagerly in-process, so a new user needs no server. ``DATABASE_URL`` switches to 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import environ
@@ -21,7 +20,7 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -----------------------------------------------------------------------------------
-_INSECURE_KEY = "embedded-default-insecure-key-change-me-in-production"
+_INSECURE_KEY = "embedded-default-insecure-key-change-me-in-production"  # see safety.py
 SECRET_KEY = env("SECRET_KEY", default=_INSECURE_KEY)
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -158,8 +157,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # --- REST framework, OpenAPI ----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: its WWW-Authenticate challenge makes an anonymous request a 401, not a
+        # 403, on every endpoint (DRF answers 403 when the first class has no challenge).
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.ErrorDocumentingAutoSchema",
@@ -256,7 +257,12 @@ LOGGING = {
 }
 
 if SECRET_KEY == _INSECURE_KEY and not DEBUG:
-    warnings.warn("SECRET_KEY is the embedded default; set SECRET_KEY.", stacklevel=1)
+    # Fail closed: without DEBUG this is meant to serve others, and the key is public.
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DEBUG is off but SECRET_KEY is the embedded development default; set SECRET_KEY."
+    )
 
 # --- Enrichment: budget lanes and metrics (docs/spotify.md "Budget lanes", docs/metrics.md) ---
 # Spotify's rolling window in seconds; only benchmarks against a fake Spotify change it.
@@ -312,3 +318,17 @@ SEARCH_SPOTIFY_EMPTY_CACHE_SECONDS = env.int("SEARCH_SPOTIFY_EMPTY_CACHE_SECONDS
 SEARCH_SPOTIFY_BREAKER_FAILURES = env.int("SEARCH_SPOTIFY_BREAKER_FAILURES", default=5)
 SEARCH_SPOTIFY_BREAKER_WINDOW = env.float("SEARCH_SPOTIFY_BREAKER_WINDOW", default=60.0)
 SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS = env.float("SEARCH_SPOTIFY_BREAKER_OPEN_SECONDS", default=30.0)
+
+# --- issue 14: fail closed (docs/deploy.md) --------------------------------------------------
+# Proxies (IPs or networks) whose X-Forwarded-Proto / X-Forwarded-For are believed; from any
+# other peer both headers are dropped (core.middleware.TrustedProxyMiddleware), so a client can
+# neither fake https nor pick the address the throttles key on.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+MIDDLEWARE.insert(0, "core.middleware.TrustedProxyMiddleware")
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# DRF's throttles: the client is the address NUM_PROXIES hops back in X-Forwarded-For (0: the
+# peer itself). Left unset, DRF would key on the whole, client-written header.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=1 if TRUSTED_PROXIES else 0)
+# Production: /api/schema/ and /api/docs/ are staff-only unless this is true (always open here).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)

@@ -75,7 +75,7 @@ def production_env() -> dict[str, str]:
         "SECRET_KEY": "x" * 50,
         "ALLOWED_HOSTS": "encore.example",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/encore",
-        "TOKEN_ENCRYPTION_KEYS": "p4eb6r7pEQWm0nIXnCxtrJ6S0CMbQ6jpJHlDOjKNk0Y=",
+        "TOKEN_ENCRYPTION_KEYS": "bs4WTgTeAcaY_wLr3A9Z8w1aQnfkcmt5soXlbKi11z0=",
     }
 
 

@@ -110,8 +110,15 @@ def test_connect_get_redirects_the_browser(browser):
     assert response["Location"].startswith(AUTHORIZE_URL)
 
 
-def test_connect_needs_a_signed_in_user(api_client, db):
-    assert api_client.post(CONNECT).status_code == 403
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", CONNECT), ("get", "/api/spotify/status/"), ("delete", "/api/spotify/connection/")],
+)
+def test_anonymous_requests_get_401_with_a_challenge(api_client, db, method, path):
+    response = getattr(api_client, method)(path)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["error"]["code"] == "not_authenticated"
 
 
 def test_connect_is_throttled(browser):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from config.settings.safety import token_key_problems
 from spotify_integration.exceptions import TokenUndecryptable
 from spotify_integration.services.connections import connection_tokens_rotate
 
@@ -18,6 +20,9 @@ class Command(BaseCommand):
     help = "Re-encrypt stored Spotify tokens under the first TOKEN_ENCRYPTION_KEYS key."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        problems = token_key_problems(settings.TOKEN_ENCRYPTION_KEYS)
+        if problems:
+            raise CommandError(" ".join(problems) + " Nothing was re-encrypted.")
         try:
             result = connection_tokens_rotate()
         except TokenUndecryptable as exc:
