@@ -12,8 +12,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def free_port() -> int:
@@ -23,14 +28,21 @@ def free_port() -> int:
         return port
 
 
-def wait_until(predicate, timeout: float = 10.0, every: float = 0.02):  # type: ignore[no-untyped-def]
+def wait_until(
+    predicate: Callable[[], Any],
+    timeout: float = 10.0,
+    every: float = 0.02,
+    explain: Callable[[], str] | None = None,
+) -> Any:
+    """Poll ``predicate`` until it is truthy; fail after ``timeout`` s (with ``explain()``)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            detail = f":\n{explain()}" if explain else ""
+            raise AssertionError(f"condition not met within {timeout} s{detail}")
         time.sleep(every)
 
 
@@ -82,3 +94,26 @@ class ThrowawayRedis:
         self.process.kill()
         self.process.wait(timeout=10)
         self.process = None
+
+
+def start_celery_worker(*, broker_url: str, database: str, log: Path) -> subprocess.Popen[bytes]:
+    """A real Celery worker process (solo pool) on ``broker_url`` and the test database."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
+        REDIS_URL=broker_url,
+    )
+    celery = Path(sys.executable).with_name("celery")
+    with log.open("ab") as out:
+        return subprocess.Popen(  # noqa: S603 - our own fixed argument list
+            [str(celery), "-A", "config", "worker", "--pool", "solo", "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
