@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.services import ThrowawayRedis
+from tests.proof.services import ThrowawayRedis
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from catalog.models import Song
 from sync.models import AttemptOutcome, JobStatus, SyncJob
 from sync.services.jobs import job_create
 from sync.services.reaper import jobs_reap_stale
-from tests.faults.services import start_celery_worker, stop, wait_until
+from tests.proof.services import start_celery_worker, stop, wait_until
 from tests.sync.conftest import CSV_HEADER
 
 pytestmark = [pytest.mark.faults, pytest.mark.loopback, pytest.mark.worker]

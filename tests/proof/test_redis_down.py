@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from sync.models import JobStatus, SyncJob
 from sync.services.reaper import jobs_reap_stale
-from tests.faults.services import ThrowawayRedis
+from tests.proof.services import ThrowawayRedis
 
 pytestmark = [pytest.mark.faults, pytest.mark.loopback]
 
