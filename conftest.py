@@ -40,6 +40,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _healthz_thread_connection_closed(django_db_setup, django_db_blocker):
+    """/healthz checks the database from its own thread and connection: close that before
+    pytest-django drops the test database (PostgreSQL refuses to drop one in use)."""
+    yield
+    from core.views import healthz_checker_close
+
+    with django_db_blocker.unblock():
+        healthz_checker_close()
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient

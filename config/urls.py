@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/", include("sync.urls")),
 ]
 
+handler400 = "core.views.bad_request"
 handler404 = "core.views.not_found"
 handler500 = "core.views.server_error"

@@ -5,10 +5,13 @@ import ipaddress
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.db import close_old_connections, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
@@ -19,19 +22,39 @@ from core.metrics import metrics_exposition
 logger = logging.getLogger(__name__)
 
 
+# The database check runs in this one thread (with its own connection, reused) so that a hung
+# server costs /healthz HEALTHZ_TIMEOUT, not the request: a stuck check leaves the thread busy,
+# and later checks queue behind it and time out too until the server answers again.
+_db_checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthz-db")
+
+
 def _check(fn) -> dict:
     started = time.perf_counter()
     try:
         fn()
+    except FutureTimeout:
+        return {"ok": False, "error": "Timeout"}
     except Exception as exc:  # a health check reports any failure, it never raises
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
-def _database() -> None:
+def _select_one() -> None:
+    close_old_connections()  # CONN_MAX_AGE and CONN_HEALTH_CHECKS for this thread's connection
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+
+
+def healthz_checker_close() -> None:
+    """Close the check thread's database connection (tests, before the test database goes)."""
+    from django.db import connections
+
+    _db_checker.submit(connections.close_all).result(timeout=10)
+
+
+def _database() -> None:
+    _db_checker.submit(_select_one).result(timeout=settings.HEALTHZ_TIMEOUT)
 
 
 def _cache() -> None:
@@ -65,6 +88,23 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
             error_body("not_found", f"No API endpoint or object at {request.path}."), status=404
         )
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's own refusals before any view (a bad Host, a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields): the API's JSON error under /api/."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        body = error_body("too_large", "The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE.")
+        return JsonResponse(body, status=413)
+    if isinstance(exception, DisallowedHost):
+        message = "The Host header names a host this server does not serve."
+        return JsonResponse(error_body("bad_host", message, {"Host": [message]}), status=400)
+    message = "The request is malformed or too large (too many fields or files)."
+    return JsonResponse(
+        error_body("bad_request", message, {"non_field_errors": [message]}), status=400
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

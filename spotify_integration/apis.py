@@ -13,10 +13,10 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
+from core.throttling import ScopedRateThrottle
 from spotify_integration import selectors
 from spotify_integration.serializers import (
     AuthorizeUrlOutputSerializer,

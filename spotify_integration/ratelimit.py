@@ -28,6 +28,7 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 
 from core import metrics
+from core.shared_state import CACHE_ERRORS, cache_failed, cache_recently_failed
 from spotify_integration.exceptions import SpotifyRateLimited, SpotifyUnavailable
 from spotify_integration.lanes import LANES as LANES  # re-exported: callers import from here
 from spotify_integration.lanes import Lane as Lane
@@ -372,9 +373,16 @@ def spotify_pause(*, retry_after: int) -> None:
 
 
 def spotify_paused_for() -> int:
-    """Whole seconds Spotify stays paused (0 when it is not)."""
+    """Whole seconds Spotify stays paused (0 when it is not, or when Redis does not answer:
+    the next call then learns of a pause from Spotify's own 429)."""
+    if cache_recently_failed():
+        return 0
     client = redis_client()
-    raw = client.get(_pause_key()) if client is not None else cache.get(_PAUSE_NAME)
+    try:
+        raw = client.get(_pause_key()) if client is not None else cache.get(_PAUSE_NAME)
+    except CACHE_ERRORS as exc:
+        cache_failed("the Spotify pause check", exc)
+        return 0
     if not raw:
         return 0
     remaining_ms = int(raw) - int(time.time() * 1000)

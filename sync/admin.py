@@ -46,7 +46,7 @@ from sync.models import ATTEMPT_FIELDS, JobStatus, JobTrigger, SyncJob, SyncJobA
 from sync.registry import JobKind, TargetPolicy, all_kinds, get_kind
 from sync.selectors import jobs_active, jobs_progress, jobs_slower_than, with_run_time
 from sync.services.import_files import import_upload_start
-from sync.services.jobs import JobRequest, job_cancel, job_create, job_retry
+from sync.services.jobs import JobRequest, job_cancel, job_create, job_is_unsent, job_retry
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -218,6 +218,8 @@ class SyncJobAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, job: SyncJob) -> SafeString:
         note = " (cancel requested)" if job.is_active and job.cancel_requested_at else ""
+        if job_is_unsent(job):
+            note = " (not sent: broker unavailable)"
         return format_html(
             '<span class="sync-status sync-{}" data-sync-status="{}">{}{}</span>',
             job.status,
@@ -349,7 +351,14 @@ class SyncJobAdmin(admin.ModelAdmin):
 
     def _announce(self, request: HttpRequest, result: JobRequest) -> HttpResponseRedirect:
         job = result.job
-        if result.created:
+        job.refresh_from_db()  # the enqueue (on commit) may have flagged it
+        if result.created and job_is_unsent(job):
+            self.message_user(
+                request,
+                f"Job #{job.pk} ({job.kind}) is saved but NOT sent: {job.error_message}",
+                messages.ERROR,
+            )
+        elif result.created:
             self.message_user(request, f"Started job #{job.pk} ({job.kind}).", messages.SUCCESS)
         else:
             self.message_user(

@@ -42,6 +42,9 @@ def _staff_user(request: Request) -> User:
 
 
 def _request_response(request: JobRequest) -> Response:
+    """201 for a new job, 200 for the active one returned; ``enqueued: false`` with the error
+    ``not_enqueued`` when the broker did not take its message (the reaper resends it)."""
+    request.job.refresh_from_db()  # the enqueue (on commit) may have flagged it
     data = SyncJobRequestSerializer(
         request.job, context={"already_active": request.already_active}
     ).data

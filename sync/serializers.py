@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from sync.models import ATTEMPT_FIELDS, JobStatus, SyncJob, SyncJobAttempt
 from sync.selectors import job_progress
+from sync.services.jobs import job_is_unsent
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -42,6 +43,9 @@ class SyncJobSerializer(serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
     cancel_requested = serializers.SerializerMethodField()
     duration_seconds = serializers.SerializerMethodField()
+    enqueued = serializers.SerializerMethodField(
+        help_text="False while the broker has not taken the job's message (error not_enqueued)"
+    )
 
     class Meta:
         model = SyncJob
@@ -63,6 +67,7 @@ class SyncJobSerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "duration_seconds",
             "cancel_requested",
+            "enqueued",
             "error",
             "celery_task_id",
             "retry_of",
@@ -77,6 +82,9 @@ class SyncJobSerializer(serializers.ModelSerializer):
         if not job.error_code:
             return None
         return {"code": job.error_code, "message": job.error_message}
+
+    def get_enqueued(self, job: SyncJob) -> bool:
+        return not job_is_unsent(job)
 
     def get_cancel_requested(self, job: SyncJob) -> bool:
         return job.cancel_requested_at is not None

@@ -332,3 +332,44 @@ if TRUSTED_PROXIES:
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=1 if TRUSTED_PROXIES else 0)
 # Production: /api/schema/ and /api/docs/ are staff-only unless this is true (always open here).
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
+# The API's JSON parser: DRF's, bounded by DATA_UPLOAD_MAX_MEMORY_SIZE and in depth, refusing
+# lone surrogates (core/parsers.py); forms and uploads keep DRF's own parsers.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "core.parsers.BoundedJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+
+# --- issue 14: faults (docs/deploy.md "Timeouts") ---------------------------------------------
+# A hung Redis (or one that refuses) must cost a request about this long, not 30 s: every cache
+# call (and the Spotify budget, pause and locks, which share its pool) gives up after it.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=1.0)
+CACHE_CONNECT_TIMEOUT = env.float("CACHE_CONNECT_TIMEOUT", default=1.0)
+if REDIS_URL:
+    CACHES["default"]["OPTIONS"]["SOCKET_TIMEOUT"] = CACHE_SOCKET_TIMEOUT
+    CACHES["default"]["OPTIONS"]["SOCKET_CONNECT_TIMEOUT"] = CACHE_CONNECT_TIMEOUT
+# PostgreSQL: seconds to open a connection, and the longest one statement may run (ms; 0 = no
+# limit, e.g. for `migrate` building indexes on a very large catalog).
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=60_000)
+
+
+def postgres_timeouts(database: dict) -> None:
+    """Put the connect and statement timeouts into a PostgreSQL DATABASES entry."""
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return
+    options = database.setdefault("OPTIONS", {})
+    options["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+    given = options.get("options", "")
+    options["options"] = f"{given} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}".strip()
+
+
+postgres_timeouts(DATABASES["default"])
+# /healthz waits this long (s) for the database before answering 503 (a hung server).
+HEALTHZ_TIMEOUT = env.float("HEALTHZ_TIMEOUT", default=1.5)
+# The job broker: a hung or refused Redis fails a publish within seconds (then the job is
+# flagged not_enqueued and the reaper resends it), not after gunicorn's 30 s. The socket timeout
+# stays above kombu's 1 s BRPOP poll, which the workers' consuming connection uses.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = env.float("BROKER_SOCKET_TIMEOUT", default=3.0)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT

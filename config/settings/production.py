@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, SPECTACULAR_SETTINGS, env
+from .base import REST_FRAMEWORK, SPECTACULAR_SETTINGS, env, postgres_timeouts
 from .safety import check_https, check_not_development_secrets, check_token_keys
 
 _DEVELOPMENT_HINT = " (for development, set DJANGO_SETTINGS_MODULE=config.settings.base)"
@@ -26,6 +26,7 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+postgres_timeouts(DATABASES["default"])
 if not TOKEN_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("Set the TOKEN_ENCRYPTION_KEYS environment variable")
 

@@ -18,7 +18,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from core.exceptions import ValidationFailed
+from core.exceptions import ServiceUnavailable, ValidationFailed
+from core.shared_state import CACHE_ERRORS, cache_failed
 from spotify_integration.client import (
     SpotifyClient,
     oauth_authorize_url,
@@ -75,22 +76,33 @@ def oauth_start(*, user: AbstractBaseUser, session_key: str) -> str:
         raise SpotifyNotConfigured()  # before storing a state nobody can ever use
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(32)
-    cache.set(
-        _state_key(state),
-        {
-            "user_id": user.pk,
-            "session": _digest(session_key),
-            "verifier": token_encrypt(plaintext=verifier),
-            "expires_at": now() + OAUTH_STATE_TTL_SECONDS,
-        },
-        timeout=OAUTH_STATE_TTL_SECONDS,
-    )
+    try:
+        cache.set(
+            _state_key(state),
+            {
+                "user_id": user.pk,
+                "session": _digest(session_key),
+                "verifier": token_encrypt(plaintext=verifier),
+                "expires_at": now() + OAUTH_STATE_TTL_SECONDS,
+            },
+            timeout=OAUTH_STATE_TTL_SECONDS,
+        )
+    except CACHE_ERRORS as exc:
+        cache_failed("the OAuth start", exc)
+        raise _state_store_unavailable() from None
     reconnect = SpotifyConnection.objects.filter(user_id=user.pk).exists()
     return oauth_authorize_url(
         state=state,
         code_challenge=challenge,
         scopes=list(settings.SPOTIFY_SCOPES),
         show_dialog=reconnect,
+    )
+
+
+def _state_store_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "Connecting Spotify needs the shared cache (Redis), which does not answer; "
+        "try again in a few seconds."
     )
 
 
@@ -113,8 +125,13 @@ def _oauth_state_consume(
     if len(state) > STATE_MAX_LENGTH:
         raise _refuse_state("unknown", "not recognised; start the Spotify connection again.")
     key = _state_key(state)
-    record = cache.get(key)
-    if record is None or not cache.delete(key):
+    try:
+        record = cache.get(key)
+        spent = record is not None and cache.delete(key)
+    except CACHE_ERRORS as exc:
+        cache_failed("the OAuth callback", exc)
+        raise _state_store_unavailable() from None
+    if record is None or not spent:
         raise _refuse_state(
             "unknown_or_used", "not recognised or already used; start the connection again."
         )

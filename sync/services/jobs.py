@@ -22,7 +22,9 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
+from redis.exceptions import RedisError
 
+from core.shared_state import service_failed, service_recently_failed
 from sync import conf
 from sync.exceptions import InvalidJobParams, JobNotCancellable, JobNotRetryable
 from sync.models import ACTIVE_STATUSES, JobStatus, JobTrigger, SyncJob, target_key_for
@@ -32,6 +34,19 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
+
+# A pending job whose message the broker did not take carries this error code until a later
+# send succeeds (the reaper resends such jobs at its next run, without waiting).
+NOT_ENQUEUED = "not_enqueued"
+NOT_ENQUEUED_MESSAGE = (
+    "The job broker (Redis) did not take this job's message; it is sent as soon as the broker "
+    "answers again."
+)
+# One publish attempt and one quick retry: with the broker's short socket timeouts (settings)
+# a hung or refused broker costs a request a few seconds, never gunicorn's 30 s timeout.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                        "interval_max": 0.2}  # fmt: skip
+_PUBLISH_ERRORS = (BrokerUnavailable, RedisError, OSError)
 
 
 @dataclass(frozen=True)
@@ -105,11 +120,13 @@ def job_create(
     raise IntegrityError(f"could not create or find an active {kind} job")
 
 
-def job_enqueue(*, job_id: int, countdown: float | None = None) -> None:
-    """Send the job's message to the workers (or, with no broker, run it now).
+def job_enqueue(*, job_id: int, countdown: float | None = None) -> bool:
+    """Send the job's message to the workers (or, with no broker, run it now); True if sent.
 
-    A broker outage is logged, not raised: the job stays pending and the reaper sends its
-    message again later, so the caller's request still succeeds.
+    A broker outage is logged, not raised: the job stays pending, flagged ``not_enqueued``
+    (its ``error_code``, shown by the API and the console), and the reaper sends it again at
+    its next run. After one failure a process does not try the broker again for a few seconds
+    (``core.shared_state``), so a hung broker does not hold every request.
     """
     # Imported here: the task module imports the runner, which enqueues retries from here.
     from sync.tasks import sync_job_run_task
@@ -126,10 +143,33 @@ def job_enqueue(*, job_id: int, countdown: float | None = None) -> None:
     queue = conf.task_queue()
     if queue:
         options["queue"] = queue
+    if service_recently_failed("broker"):
+        _mark_not_enqueued(job_id, "skipped: the broker failed moments ago")
+        return False
     try:
-        sync_job_run_task.apply_async((job_id,), **options)
-    except BrokerUnavailable:
-        logger.exception("sync job %s: broker unavailable; the reaper will resend it", job_id)
+        sync_job_run_task.apply_async(
+            (job_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY, **options
+        )
+    except _PUBLISH_ERRORS as exc:
+        service_failed("broker", f"sending sync job {job_id}", exc)
+        _mark_not_enqueued(job_id, type(exc).__name__)
+        return False
+    SyncJob.objects.filter(pk=job_id, error_code=NOT_ENQUEUED).update(
+        error_code="", error_message=""
+    )
+    return True
+
+
+def _mark_not_enqueued(job_id: int, why: str) -> None:
+    logger.error("sync job %s: not enqueued (%s); the reaper will send it again", job_id, why)
+    SyncJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+        error_code=NOT_ENQUEUED, error_message=NOT_ENQUEUED_MESSAGE
+    )
+
+
+def job_is_unsent(job: SyncJob) -> bool:
+    """A pending job whose message has not reached the broker yet."""
+    return job.status == JobStatus.PENDING and job.error_code == NOT_ENQUEUED
 
 
 def job_enqueue_is_eager() -> bool:

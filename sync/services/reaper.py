@@ -23,7 +23,7 @@ from sync import conf
 from sync.exceptions import InvalidJobParams, UnknownJobKind
 from sync.models import AttemptOutcome, JobStatus, JobTrigger, SyncJob, SyncJobAttempt
 from sync.registry import get_kind
-from sync.services.jobs import job_create, job_enqueue
+from sync.services.jobs import NOT_ENQUEUED, job_create, job_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,9 @@ def jobs_reap_stale(*, now: datetime | None = None) -> ReapReport:
       ``worker_lost`` (or cancelled, if cancel had been asked). If its kind is repeatable and
       it has not been lost ``SYNC_REQUEUE_LIMIT`` times in a row, a new job linked to it
       (``retry_of``) is queued.
-    - A pending job overdue by ``SYNC_PENDING_RESEND_AFTER`` (its message was lost, e.g. the
-      broker was down at enqueue time) has its message sent again; the claim makes a
-      duplicate harmless.
+    - A pending job overdue by ``SYNC_PENDING_RESEND_AFTER`` (its message was lost) has its
+      message sent again, and one flagged ``not_enqueued`` (the broker refused it) at once;
+      the claim makes a duplicate harmless.
 
     Safe to run concurrently with itself and with workers: every change is conditional.
     """
@@ -106,9 +106,12 @@ def jobs_reap_stale(*, now: datetime | None = None) -> ReapReport:
                 requeued.append(new_id)
 
     resend_cutoff = now - conf.pending_resend_after()
+    # A job flagged not_enqueued (the broker refused it) is sent at once, not a window later.
     overdue = SyncJob.objects.filter(status=JobStatus.PENDING).filter(
         Q(next_attempt_at__isnull=True, created_at__lt=resend_cutoff)
         | Q(next_attempt_at__lt=resend_cutoff)
+        | Q(error_code=NOT_ENQUEUED, next_attempt_at__isnull=True)
+        | Q(error_code=NOT_ENQUEUED, next_attempt_at__lte=now)
     )
     resent: list[int] = []
     for job_id in overdue.values_list("pk", flat=True):

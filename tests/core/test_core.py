@@ -166,3 +166,41 @@ def test_admin_pages_carry_encore_branding_and_links(client, staff_user):
     page = client.get("/admin/").content.decode()
     assert "Encore operations" in page
     assert 'href="/api/docs/"' in page and 'href="/healthz"' in page
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_within_its_timeout_when_the_database_hangs(client, settings):
+    """A hung PostgreSQL (SIGSTOP) blocks the check's thread: stand-in, a check that sleeps."""
+    import time
+
+    from core import views
+
+    settings.HEALTHZ_TIMEOUT = 0.3
+    stuck = views._db_checker.submit(time.sleep, 2)
+    started = time.monotonic()
+    response = client.get("/healthz")
+    elapsed = time.monotonic() - started
+    stuck.result()
+    assert response.status_code == 503 and elapsed < 1.5
+    assert response.json()["checks"]["database"] == {"ok": False, "error": "Timeout"}
+    assert client.get("/healthz").status_code == 200  # the thread is free again
+
+
+def test_postgres_gets_connect_and_statement_timeouts():
+    from config.settings.base import postgres_timeouts
+
+    database = {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {"options": "-c x=1"}}
+    postgres_timeouts(database)
+    assert database["OPTIONS"]["connect_timeout"] == 3
+    assert database["OPTIONS"]["options"] == "-c x=1 -c statement_timeout=60000"
+
+
+@pytest.mark.django_db
+def test_the_statement_timeout_reaches_the_server():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "1min"

@@ -185,7 +185,11 @@ def _refused(response, reason: str) -> None:
     error = response.json()["error"]
     assert error["code"] == "spotify_state_invalid"
     assert error["message"].startswith("state:")
-    assert error["detail"] == {"state": reason}
+    # Like every 400: detail lists the messages per field (the reason is in the words).
+    words = {"missing": "missing", "expired": "expired", "other_session": "issued to another"}
+    message = error["message"].removeprefix("state: ")
+    assert error["detail"] == {"state": [message]}
+    assert words.get(reason, "not recognised") in message
 
 
 def test_callback_without_state_is_refused(browser, spotify):
