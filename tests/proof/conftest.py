@@ -27,6 +27,7 @@ def on_redis(settings: Any, redis_server: ThrowawayRedis) -> Iterator[ThrowawayR
     messages really published (not run eagerly)."""
     from config.celery import app
     from core.metrics import metrics_reset_store
+    from core.shared_state import cache_failure_reset
 
     settings.CACHES = {
         "default": {
@@ -39,15 +40,14 @@ def on_redis(settings: Any, redis_server: ThrowawayRedis) -> Iterator[ThrowawayR
 
     def use_broker(url: str, eager: bool) -> None:
         app.conf.broker_url, app.conf.task_always_eager = url, eager
-        if app._pool is not None:  # the producer pool was built for the old URL
-            app._pool.force_close_all()
-            app._pool = None
-        app.amqp._producer_pool = None
+        app._after_fork()  # drop the pooled connections to the old broker
 
     use_broker(redis_server.url, False)
     metrics_reset_store()
+    cache_failure_reset()
     try:
         yield redis_server
     finally:
         use_broker(*saved)
         metrics_reset_store()
+        cache_failure_reset()
