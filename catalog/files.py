@@ -8,9 +8,12 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from django.conf import settings
 
 from catalog.records import (
     ACCEPTED_COLUMNS,
@@ -50,6 +53,48 @@ def detect_format(path: Path, fmt: str | None) -> str:
     )
 
 
+def max_file_bytes() -> int:
+    """The most an import reads from one file, decompressed (``SYNC_IMPORT_MAX_BYTES``)."""
+    return int(getattr(settings, "SYNC_IMPORT_MAX_BYTES", 2 * 1024**3))
+
+
+def max_line_chars() -> int:
+    """The longest line an import reads (``SYNC_IMPORT_MAX_LINE_CHARS``)."""
+    return int(getattr(settings, "SYNC_IMPORT_MAX_LINE_CHARS", 1024 * 1024))
+
+
+class _CappedReader(io.RawIOBase):
+    """The file's bytes (decompressed), refusing more than ``cap`` of them, and turning a
+    damaged or fake gzip into an input error instead of a crash."""
+
+    def __init__(self, source: gzip.GzipFile | io.BufferedReader, name: str, cap: int) -> None:
+        self._source, self._name, self._cap, self._read = source, name, cap, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._cap + 1 - self._read)
+        try:
+            data = self._source.read(max(want, 1))
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise ImportFileError(
+                f"file: {self._name!r} is not a readable gzip file ({exc})"
+            ) from None
+        self._read += len(data)
+        if self._read > self._cap:
+            raise ImportFileError(
+                f"file: {self._name!r} holds more than {self._cap:,} bytes (decompressed); "
+                "split it or raise SYNC_IMPORT_MAX_BYTES"
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
+
+
 def _open_text(path: Path) -> IO[str]:
     try:
         # The caller closes the returned wrapper, which closes this.
@@ -60,8 +105,24 @@ def _open_text(path: Path) -> IO[str]:
         )
     except OSError as exc:
         raise ImportFileError(f"file: cannot open {path.name!r}: {exc.strerror}") from None
+    capped = io.BufferedReader(_CappedReader(raw, path.name, max_file_bytes()))
     # Bad bytes become U+FFFD and the row that holds them is reported, not the whole file.
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+    return io.TextIOWrapper(capped, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _bounded_lines(text: IO[str]) -> Iterator[str]:
+    """The file's lines, each read with a bound: a line longer than ``max_line_chars`` is an
+    input error before it is held whole in memory (one 512 MiB line in a small gzip)."""
+    limit = max_line_chars()
+    number = 0
+    while line := text.readline(limit + 1):
+        number += 1
+        if len(line) > limit:
+            raise ImportFileError(
+                f"file: line {number:,} is longer than {limit:,} characters "
+                "(SYNC_IMPORT_MAX_LINE_CHARS)"
+            )
+        yield line
 
 
 def count_rows(path: Path, fmt: str) -> int | None:
@@ -80,7 +141,7 @@ def count_rows(path: Path, fmt: str) -> int | None:
 
 
 def _csv_rows(text: IO[str]) -> Iterator[RawRow]:
-    reader = csv.reader(text)
+    reader = csv.reader(_bounded_lines(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -122,13 +183,16 @@ def _csv_rows(text: IO[str]) -> Iterator[RawRow]:
 
 
 def _jsonl_rows(text: IO[str]) -> Iterator[RawRow]:
-    for number, line in enumerate(text, start=1):
+    for number, line in enumerate(_bounded_lines(text), start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except ValueError as exc:
             yield number, None, f"invalid JSON ({exc.args[0] if exc.args else exc})"
+            continue
+        except RecursionError:
+            yield number, None, "invalid JSON (nested too deeply)"
             continue
         if not isinstance(value, dict):
             yield number, None, "expected a JSON object"

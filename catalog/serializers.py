@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from catalog.models import MatchStatus, Song
 from catalog.records import release_date_text
+from core.serializers import QueryParamsSerializer
 
 MAX_QUERY = 200
 # What happened to hybrid search's Spotify leg (catalog.hybrid.service.STATUSES).
@@ -196,8 +197,8 @@ class SearchSourcesSerializer(serializers.Serializer):
     spotify = SpotifySourceSerializer()
 
 
-class SongFilterSerializer(serializers.Serializer):
-    """Filters shared by the list and the search endpoints."""
+class SongFilterSerializer(QueryParamsSerializer):
+    """Filters shared by the list and the search endpoints (an empty one is a 400)."""
 
     artist = serializers.CharField(required=False, max_length=MAX_QUERY, trim_whitespace=True)
     album = serializers.CharField(required=False, max_length=MAX_QUERY, trim_whitespace=True)

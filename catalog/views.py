@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -10,20 +11,32 @@ from rest_framework.response import Response
 
 from catalog import selectors
 from catalog.hybrid import default_mode, hybrid_response_data, hybrid_search, server_timing
+from catalog.models import MatchStatus
 from catalog.search import SearchFilters
 from catalog.serializers import (
+    MAX_QUERY,
     SearchResponseSerializer,
     SongListInputSerializer,
     SongSearchInputSerializer,
     SongSerializer,
 )
 from core.pagination import StrictCursorPagination
+from core.serializers import enum_schema, int_schema, text_schema
 
+# Types with their bounds: the schema states what the serializers accept (schemathesis reads it).
 FILTER_PARAMS = [
-    OpenApiParameter("artist", str, description="artist name contains (accents ignored)"),
-    OpenApiParameter("album", str, description="album title contains (accents ignored)"),
-    OpenApiParameter("year_min", int, description="released in or after this year"),
-    OpenApiParameter("year_max", int, description="released in or before this year"),
+    OpenApiParameter(
+        "artist", text_schema(MAX_QUERY), description="artist name contains (accents ignored)"
+    ),
+    OpenApiParameter(
+        "album", text_schema(MAX_QUERY), description="album title contains (accents ignored)"
+    ),
+    OpenApiParameter(
+        "year_min", int_schema(1000, 2100), description="released in or after this year"
+    ),
+    OpenApiParameter(
+        "year_max", int_schema(1000, 2100), description="released in or before this year"
+    ),
     OpenApiParameter("explicit", bool),
     OpenApiParameter("has_spotify_id", bool, description="matched to a Spotify track or not"),
 ]
@@ -58,8 +71,10 @@ class SongViewSet(viewsets.ReadOnlyModelViewSet):
         summary="List songs",
         parameters=[
             *FILTER_PARAMS,
-            OpenApiParameter("match_status", str),
-            OpenApiParameter("limit", int, description="page size, 1-100 (default 20)"),
+            OpenApiParameter("match_status", enum_schema(MatchStatus.values)),
+            OpenApiParameter(
+                "limit", int_schema(1, 100), description="page size, 1-100 (default 20)"
+            ),
         ],
         responses=SongSerializer(many=True),
     )
@@ -81,7 +96,9 @@ class SongViewSet(viewsets.ReadOnlyModelViewSet):
             "failing never fails the request (docs/search.md, Hybrid search)."
         ),
         parameters=[
-            OpenApiParameter("q", str, required=True, description="1-200 characters"),
+            OpenApiParameter(
+                "q", text_schema(MAX_QUERY), required=True, description="1-200 characters"
+            ),
             OpenApiParameter(
                 "spotify",
                 str,
@@ -90,8 +107,12 @@ class SongViewSet(viewsets.ReadOnlyModelViewSet):
                 "title), always, never; default auto when Spotify is configured, else never",
             ),
             *FILTER_PARAMS,
-            OpenApiParameter("limit", int, description="1-100 (default 20)"),
-            OpenApiParameter("offset", int, description="0-500 (SEARCH_CANDIDATE_CAP), default 0"),
+            OpenApiParameter("limit", int_schema(1, 100), description="1-100 (default 20)"),
+            OpenApiParameter(
+                "offset",
+                int_schema(0, settings.SEARCH_CANDIDATE_CAP),
+                description="0-500 (SEARCH_CANDIDATE_CAP), default 0",
+            ),
         ],
         responses=SearchResponseSerializer,
     )

@@ -1,8 +1,11 @@
 """The Celery app. Settings come from Django settings with the ``CELERY_`` prefix."""
 
 import os
+from logging.config import dictConfig
+from typing import Any
 
 from celery import Celery
+from celery.signals import setup_logging
 
 # The deploy processes (gunicorn, Celery) fail closed: production settings unless told.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
@@ -10,3 +13,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 app = Celery("encore")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _django_logging(**kwargs: Any) -> None:
+    """Workers and beat log like the web: Django's LOGGING (JSON lines, secrets redacted),
+    instead of Celery's own format. Connecting this signal stops Celery configuring logging."""
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

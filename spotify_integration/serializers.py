@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.serializers import QueryParamsSerializer
+
 
 class CallbackInputSerializer(serializers.Serializer):
     """Spotify's redirect: ``code`` and ``state``, or ``error`` and ``state``."""
@@ -13,7 +15,7 @@ class CallbackInputSerializer(serializers.Serializer):
     error = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
-class DisconnectInputSerializer(serializers.Serializer):
+class DisconnectInputSerializer(QueryParamsSerializer):
     purge = serializers.BooleanField(
         required=False,
         default=False,

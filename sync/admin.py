@@ -41,6 +41,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from catalog.files import ImportFileError, detect_format
 from core.exceptions import ApplicationError
+from core.uploads import upload_refused
 from sync.kinds import CatalogImportParams
 from sync.models import ATTEMPT_FIELDS, JobStatus, JobTrigger, SyncJob, SyncJobAttempt
 from sync.registry import JobKind, TargetPolicy, all_kinds, get_kind
@@ -410,7 +411,11 @@ class SyncJobAdmin(admin.ModelAdmin):
         """Upload a CSV / JSON Lines file and start a ``catalog_import`` job on it."""
         self._require_operator(request)
         form = ImportSongsForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and (refused := upload_refused(request)):
+            form = ImportSongsForm(request.POST, request.FILES)  # bound, even if POST is empty
+            form.is_valid()  # the file was dropped: say why beside the field
+            form.add_error("file", refused)
+        elif request.method == "POST" and form.is_valid():
             params = {key: form.cleaned_data[key] for key in ("fmt", "strict", "batch_size")}
             try:
                 result = import_upload_start(

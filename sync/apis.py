@@ -15,8 +15,9 @@ from rest_framework.response import Response
 
 from core.pagination import StrictLimitOffsetPagination
 from core.schema import error_response
+from core.serializers import enum_schema, int_schema
 from sync.exceptions import JobNotCancellable, JobNotRetryable
-from sync.models import JobTrigger
+from sync.models import JobStatus, JobTrigger
 from sync.selectors import job_detail_queryset, job_list
 from sync.serializers import (
     SyncJobCreateInputSerializer,
@@ -63,10 +64,12 @@ class SyncJobViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("kind", str, description="Only jobs of this kind."),
-            OpenApiParameter("status", str, description="Only jobs in this status."),
-            OpenApiParameter("limit", int),
-            OpenApiParameter("offset", int),
+            OpenApiParameter("kind", str, description="Only jobs of this kind (any name)."),
+            OpenApiParameter(
+                "status", enum_schema(JobStatus.values), description="Only jobs in this status."
+            ),
+            OpenApiParameter("limit", int_schema(1, SyncJobPagination.max_limit)),
+            OpenApiParameter("offset", int_schema(0)),
         ],
         responses=SyncJobSerializer(many=True),
     )

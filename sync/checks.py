@@ -1,5 +1,5 @@
 """System checks: the job framework's timings must fit inside the broker's visibility timeout,
-and a job's wait for Spotify budget inside its heartbeat timeout."""
+and the heartbeat timeout must allow several missed beats."""
 
 from __future__ import annotations
 
@@ -38,20 +38,19 @@ def check_visibility_timeout(app_configs: Any = None, **kwargs: Any) -> list[Che
 
 
 @register()
-def check_budget_wait_below_heartbeat(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """A job's Spotify call waits up to ``SPOTIFY_BACKGROUND_WAIT`` for the shared budget, and
-    beats no heartbeat meanwhile: that wait must stay well below ``SYNC_HEARTBEAT_TIMEOUT``, or
-    the reaper declares a worker lost that is only waiting its turn."""
-    wait = float(getattr(settings, "SPOTIFY_BACKGROUND_WAIT", 0) or 0)
-    heartbeat = conf.heartbeat_timeout().total_seconds()
-    if wait * 2 <= heartbeat:
+def check_heartbeat_interval(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A running job's heartbeat is beaten by a thread every ``SYNC_HEARTBEAT_INTERVAL`` s, also
+    while the job waits for Spotify budget or a pause (``sync.services.heartbeat``). The
+    timeout must allow three missed beats, or a slow database moment makes a job "lost"."""
+    interval = conf.heartbeat_interval()
+    timeout = conf.heartbeat_timeout().total_seconds()
+    if interval > 0 and interval * 3 <= timeout:
         return []
     return [
         Error(
-            f"SPOTIFY_BACKGROUND_WAIT ({wait:.0f} s) must be at most half of "
-            f"SYNC_HEARTBEAT_TIMEOUT ({heartbeat:.0f} s), or a job waiting for Spotify budget "
-            "is declared lost by the reaper.",
-            hint="Lower SPOTIFY_BACKGROUND_WAIT or raise SYNC_HEARTBEAT_TIMEOUT.",
+            f"SYNC_HEARTBEAT_TIMEOUT ({timeout:.0f} s) must be at least three times "
+            f"SYNC_HEARTBEAT_INTERVAL ({interval:.0f} s), which must be above 0.",
+            hint="Lower SYNC_HEARTBEAT_INTERVAL or raise SYNC_HEARTBEAT_TIMEOUT.",
             id="sync.E002",
         )
     ]

@@ -2,8 +2,9 @@
 
 Every value has a default, so no settings file needs to name them:
 
-- ``SYNC_HEARTBEAT_TIMEOUT`` (s, 600): a running job whose heartbeat is older is "worker lost".
-  Kinds must checkpoint more often than this.
+- ``SYNC_HEARTBEAT_TIMEOUT`` (s, 90): a running job whose heartbeat is older is "worker lost".
+- ``SYNC_HEARTBEAT_INTERVAL`` (s, 15): how often a thread beside a running job beats its
+  heartbeat (``sync.services.heartbeat``); the timeout must allow several missed beats.
 - ``SYNC_PENDING_RESEND_AFTER`` (s, 600): a pending job still waiting this long after it was
   due has its message sent again (the claim makes a duplicate harmless).
 - ``SYNC_RETRY_BASE_DELAY`` (s, 5) and ``SYNC_RETRY_MAX_DELAY`` (s, 900): exponential backoff
@@ -27,7 +28,11 @@ from django.conf import settings
 
 
 def heartbeat_timeout() -> timedelta:
-    return timedelta(seconds=getattr(settings, "SYNC_HEARTBEAT_TIMEOUT", 600))
+    return timedelta(seconds=getattr(settings, "SYNC_HEARTBEAT_TIMEOUT", 90))
+
+
+def heartbeat_interval() -> float:
+    return float(getattr(settings, "SYNC_HEARTBEAT_INTERVAL", 15.0))
 
 
 def pending_resend_after() -> timedelta:

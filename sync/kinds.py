@@ -15,13 +15,13 @@ from typing import Any
 
 from django import forms
 
-from catalog.services import MAX_ERRORS_KEPT, ImportProgress, song_import
+from catalog.services import MAX_ERRORS_KEPT, ImportFileError, ImportProgress, song_import
 from sync.exceptions import JobFailed
 from sync.kinds_enrichment import ENRICHMENT_KINDS
 from sync.params import ImportFileField
 from sync.registry import JobKind
 from sync.services.context import JobContext
-from sync.services.import_files import import_file_path
+from sync.services.import_files import import_file_delete, import_file_path
 
 # The bad rows a job's result keeps: all those the import service kept.
 RESULT_ERRORS_CAP = MAX_ERRORS_KEPT
@@ -58,13 +58,19 @@ def catalog_import_run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any
             done=progress.rows_done, total=progress.rows_total, failed=progress.skipped
         )
 
-    report = song_import(
-        path=import_file_path(params["path"]),
-        fmt=params.get("fmt") or None,
-        strict=bool(params.get("strict")),
-        batch_size=int(params["batch_size"]),
-        on_batch=on_batch,
-    )
+    try:
+        report = song_import(
+            path=import_file_path(params["path"]),
+            fmt=params.get("fmt") or None,
+            strict=bool(params.get("strict")),
+            batch_size=int(params["batch_size"]),
+            on_batch=on_batch,
+        )
+    except ImportFileError as exc:
+        # The file as a whole cannot be read (its format, header, gzip or size): a retry would
+        # fail the same way, so it is deleted now instead of kept for the retention days.
+        import_file_delete(name=params["path"])
+        raise ImportFileError(f"{exc.message} The file was deleted.") from None
     ctx.report(
         done=report.rows_read,
         total=None if report.cancelled else report.rows_read,

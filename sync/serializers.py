@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from core.serializers import QueryParamsSerializer
 from sync.models import ATTEMPT_FIELDS, JobStatus, SyncJob, SyncJobAttempt
+from sync.registry import all_kinds
 from sync.selectors import job_progress
 from sync.services.jobs import job_is_unsent
 
@@ -15,15 +18,27 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
+class JobKindField(serializers.CharField):
+    """A job kind's name; any text is read (an unknown kind is the 400 ``unknown_kind``), and
+    the schema lists the kinds registered when it is generated (JobKindFieldExtension)."""
+
+
+class JobKindFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "sync.serializers.JobKindField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "string", "enum": sorted(kind.name for kind in all_kinds())}
+
+
 class SyncJobCreateInputSerializer(serializers.Serializer):
-    kind = serializers.CharField(max_length=64)
+    kind = JobKindField(max_length=64)
     params = serializers.JSONField(required=False, default=dict)
     target_user = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.all(), required=False, allow_null=True, default=None
     )
 
 
-class SyncJobFilterSerializer(serializers.Serializer):
+class SyncJobFilterSerializer(QueryParamsSerializer):
     kind = serializers.CharField(max_length=64, required=False)
     status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
 

@@ -34,6 +34,7 @@ from catalog.search import MAX_TERMS, SearchFilters, SearchResult, song_search
 from catalog.vocabulary import corrected
 from core.breaker import spotify_breaker
 from core.metrics import record_search
+from core.shared_state import CACHE_ERRORS, cache_failed, cache_recently_failed
 from spotify_integration.client import spotify_configured
 from spotify_integration.exceptions import SpotifyNotConfigured, SpotifyRateLimited
 
@@ -123,7 +124,19 @@ def _wait(call: leg.Fetch, deadline: float) -> SpotifyLegResult:
 
 
 def _start(normalized: str, pages: int, *, deadline: float) -> SpotifyLegResult | leg.Fetch:
-    """The cached answer, a refusal (the breaker, or no budget left), or the running call."""
+    """The cached answer, a refusal (the breaker, or no budget left), or the running call.
+    With the shared cache (Redis) down the Spotify leg reports an error and the catalog
+    answers alone: the local search needs only PostgreSQL."""
+    if cache_recently_failed():
+        return SpotifyLegResult(ERROR)
+    try:
+        return _start_leg(normalized, pages, deadline=deadline)
+    except CACHE_ERRORS as exc:
+        cache_failed("hybrid search", exc)
+        return SpotifyLegResult(ERROR)
+
+
+def _start_leg(normalized: str, pages: int, *, deadline: float) -> SpotifyLegResult | leg.Fetch:
     found: dict[int, dict[str, Any]] = {}
     cached = leg.cached_search(normalized, pages, found=found)
     if cached is not None:

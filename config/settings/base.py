@@ -216,7 +216,9 @@ TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 
 # --- Sync jobs (see docs/sync.md) ------------------------------------------------------------
 # A running job whose heartbeat is older than this is failed as "worker lost" by the reaper.
-SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=600)
+# A thread beats every SYNC_HEARTBEAT_INTERVAL s while a job runs (issue 14: was 600 s).
+SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=90)
+SYNC_HEARTBEAT_INTERVAL = env.float("SYNC_HEARTBEAT_INTERVAL", default=15.0)
 SYNC_RETRY_BASE_DELAY = env.float("SYNC_RETRY_BASE_DELAY", default=5.0)  # seconds, doubled
 SYNC_RETRY_MAX_DELAY = env.float("SYNC_RETRY_MAX_DELAY", default=900.0)  # each attempt, capped
 SYNC_REQUEUE_LIMIT = env.int("SYNC_REQUEUE_LIMIT", default=3)  # reaper requeues in a row
@@ -373,3 +375,23 @@ HEALTHZ_TIMEOUT = env.float("HEALTHZ_TIMEOUT", default=1.5)
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = env.float("BROKER_SOCKET_TIMEOUT", default=3.0)
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
+
+# --- issue 14: bounded uploads and imports (docs/sync.md "Import files") ----------------------
+# The largest file an upload may carry (the admin's Import songs); over it nothing is kept.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=512 * 1024**2)
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# An import reads at most this many bytes of one file, decompressed (a gzip bomb stops here),
+# and lines of at most this many characters (one huge line is refused before it is in memory).
+SYNC_IMPORT_MAX_BYTES = env.int("SYNC_IMPORT_MAX_BYTES", default=2 * 1024**3)
+SYNC_IMPORT_MAX_LINE_CHARS = env.int("SYNC_IMPORT_MAX_LINE_CHARS", default=1024 * 1024)
+
+# --- issue 14: operators see a Spotify pause ---------------------------------------------------
+# Admin pages show a banner while a 429 pauses Spotify (spotify_integration/context_processors).
+_template_options: dict = TEMPLATES[0]["OPTIONS"]  # type: ignore[assignment]
+_template_options["context_processors"].append(
+    "spotify_integration.context_processors.spotify_pause"
+)

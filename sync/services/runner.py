@@ -43,6 +43,7 @@ from sync.exceptions import (
 from sync.models import AttemptOutcome, JobStatus, SyncJob, SyncJobAttempt
 from sync.registry import get_kind
 from sync.services.context import MESSAGE_MAX, JobContext, ProgressListener
+from sync.services.heartbeat import heartbeat_running
 from sync.services.jobs import job_enqueue, job_enqueue_is_eager
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,8 @@ def job_run(
     ctx = JobContext(job=job, attempt=attempt, listener=listener)
     try:
         kind = get_kind(job.kind)
-        result = kind.run(ctx, dict(job.params)) or {}
+        with heartbeat_running(job_id=job.pk, attempt_number=attempt.number):
+            result = kind.run(ctx, dict(job.params)) or {}
     except Exception as exc:
         return _attempt_failed(job=job, attempt=attempt, ctx=ctx, exc=exc, schedule=schedule_retry)
     except KeyboardInterrupt:

@@ -204,3 +204,22 @@ def test_the_statement_timeout_reaches_the_server():
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "1min"
+
+
+def test_worker_logs_are_json_lines_like_the_web():
+    """What `celery -A config worker` sets up (its setup_logging signal), in a subprocess."""
+    code = (
+        "from config.celery import app; app.log.setup(loglevel='INFO'); import logging; "
+        "logging.getLogger('celery.worker').warning('ready access_token=abcdefghij')"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "LOG_FORMAT": "json"}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    argv = [sys.executable, "-c", code]
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # noqa: S603
+    assert result.returncode == 0, result.stderr
+    import json
+
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["logger"] == "celery.worker" and line["level"] == "WARNING"
+    assert "abcdefghij" not in line["message"]  # the web's redaction applies too

@@ -152,3 +152,31 @@ def test_x_request_id_is_echoed_only_when_well_formed(client, db, given, echoed)
     response = client.get("/healthz", HTTP_X_REQUEST_ID=given)
     assert (response["X-Request-ID"] == given) is echoed
     assert len(response["X-Request-ID"]) <= 128
+
+
+def test_gunicorn_request_line_fits_the_longest_query_the_api_accepts():
+    """gunicorn answers an over-long request line with its own plain 414; every query the API
+    accepts must fit under config/gunicorn.py's limit."""
+    from urllib.parse import urlencode
+
+    from catalog.serializers import MAX_QUERY
+
+    widest = "\U0001f3b5" * MAX_QUERY  # 4 UTF-8 bytes, 12 once percent-encoded
+    query = urlencode(
+        {
+            "q": widest,
+            "artist": widest,
+            "album": widest,
+            "year_min": 1000,
+            "year_max": 2100,
+            "explicit": "false",
+            "has_spotify_id": "false",
+            "spotify": "always",
+            "limit": 100,
+            "offset": 500,
+        }
+    )
+    line = f"GET /api/songs/search/?{query} HTTP/1.1"
+    config: dict = {}
+    exec((ROOT / "config" / "gunicorn.py").read_text(), config)  # noqa: S102
+    assert len(line) <= config["limit_request_line"] <= 8190

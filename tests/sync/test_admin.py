@@ -268,3 +268,12 @@ def test_import_while_another_import_is_active_shows_the_active_one(staff_client
     assert response.redirect_chain[-1][0] == reverse("admin:sync_syncjob_change", args=[active.pk])
     assert "already active" in response.content.decode()
     assert SyncJob.objects.count() == 1 and not any(import_dir.iterdir())
+
+
+def test_import_page_refuses_an_upload_over_the_cap(staff_client, import_dir, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    upload = SimpleUploadedFile("songs.csv", b"title\n" + b"A song\n" * 500)
+    response = staff_client.post(IMPORT, {"file": upload, "batch_size": "1000"})
+    assert response.status_code == 200
+    assert "larger than 1,000 bytes (UPLOAD_MAX_BYTES)" in response.content.decode()
+    assert not SyncJob.objects.exists() and not any(import_dir.iterdir())

@@ -16,13 +16,10 @@ def test_system_check_refuses_timings_above_the_visibility_timeout(settings):
     assert error.id == "sync.E001" and "SYNC_RETRY_MAX_DELAY" in error.msg
 
 
-def test_system_check_refuses_a_budget_wait_as_long_as_the_heartbeat_timeout(settings):
-    # A job's Spotify call may wait SPOTIFY_BACKGROUND_WAIT for budget without a heartbeat;
-    # as long as SYNC_HEARTBEAT_TIMEOUT, the reaper would declare the waiting worker lost.
-    from sync.checks import check_budget_wait_below_heartbeat
+def test_system_check_refuses_a_heartbeat_timeout_of_fewer_than_three_beats(settings):
+    from sync.checks import check_heartbeat_interval
 
-    assert check_budget_wait_below_heartbeat() == []
-    settings.SYNC_HEARTBEAT_TIMEOUT = 120
-    settings.SPOTIFY_BACKGROUND_WAIT = 120
-    [error] = check_budget_wait_below_heartbeat()
-    assert error.id == "sync.E002" and "SPOTIFY_BACKGROUND_WAIT" in error.msg
+    assert check_heartbeat_interval() == []  # the defaults: a beat every 15 s, lost after 90 s
+    settings.SYNC_HEARTBEAT_TIMEOUT = 40
+    [error] = check_heartbeat_interval()
+    assert error.id == "sync.E002" and "SYNC_HEARTBEAT_INTERVAL" in error.msg

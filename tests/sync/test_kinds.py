@@ -132,3 +132,15 @@ def test_a_file_the_service_cannot_read_fails_with_its_code(import_dir):
     job.refresh_from_db()
     assert (job.status, job.error_code) == (JobStatus.FAILED, "import_file")
     assert "format" in job.error_message
+
+
+def test_a_fake_gzip_fails_the_job_as_an_input_error(import_dir):
+    (import_dir / "songs.csv.gz").write_bytes(b"title\nA\n")
+    job = start(path="songs.csv.gz")
+    job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "import_file")
+    assert "not a readable gzip file" in job.error_message
+    # Garbage that failed at once is not kept for the retention days.
+    assert "The file was deleted." in job.error_message
+    assert not (import_dir / "songs.csv.gz").exists()

@@ -1,0 +1,43 @@
+"""Query-parameter serializers that refuse an empty value instead of quietly using a default.
+
+DRF treats ``?limit=`` like a missing ``limit`` for an optional field and applies its default;
+a client that sent ``limit=`` (a template that lost its value) is better told so: a 400 naming
+the parameter, the same one ``core.pagination`` gives the paging parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+EMPTY_MESSAGE = "Must not be empty: give a value, or leave the parameter out for its default."
+
+
+class QueryParamsSerializer(serializers.Serializer):
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "getlist"):  # a QueryDict: the request's own parameters
+            empty = {
+                str(name): [EMPTY_MESSAGE]
+                for name in self.fields
+                if name in data and all(not v.strip() for v in data.getlist(name))
+            }
+            if empty:
+                raise serializers.ValidationError(empty)
+        return super().to_internal_value(data)
+
+
+def int_schema(minimum: int, maximum: int | None = None) -> dict[str, Any]:
+    """An OpenAPI integer schema with its bounds (for ``OpenApiParameter(type=...)``)."""
+    schema: dict[str, Any] = {"type": "integer", "minimum": minimum}
+    if maximum is not None:
+        schema["maximum"] = maximum
+    return schema
+
+
+def text_schema(max_length: int, min_length: int = 1) -> dict[str, Any]:
+    return {"type": "string", "minLength": min_length, "maxLength": max_length}
+
+
+def enum_schema(values: list[str]) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
