@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import tracemalloc
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,21 @@ def _run_import(path: Path, capture) -> tuple[SyncJob, float, int]:
     [
         (hostile.decompression_bomb, "SYNC_IMPORT_MAX_BYTES"),
         (hostile.one_long_line, "SYNC_IMPORT_MAX_LINE_CHARS"),
-        (hostile.many_columns, "and 99,990 more"),
+        (hostile.many_columns, "SYNC_IMPORT_MAX_LINE_CHARS"),
+        (partial(hostile.many_columns, columns=5000), "c9 and 4,990 more"),
         (hostile.binary, "not UTF-8 text"),
         (hostile.utf16, "not UTF-8 text"),
         (hostile.not_gzip, "gzip"),
     ],
-    ids=["gzip-bomb-1GiB", "one-1GiB-line", "100k-columns", "binary", "utf-16", "fake-gzip"],
+    ids=[
+        "gzip-bomb-1GiB",
+        "one-1GiB-line",
+        "100k-columns",
+        "5k-columns",
+        "binary",
+        "utf-16",
+        "fake-gzip",
+    ],
 )
 def test_hostile_file_fails_the_import_clearly_in_bounded_memory_and_time(
     folder, django_capture_on_commit_callbacks, make, says
