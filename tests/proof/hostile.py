@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import os
+import random
 from pathlib import Path
 
 HEADER = b"title,artists,album,duration_ms,isrc,release_date,explicit,spotify_id\n"
@@ -42,7 +42,7 @@ def many_columns(folder: Path, columns: int = 100_000) -> Path:
 
 def binary(folder: Path, size: int = 4 << 20) -> Path:
     path = folder / "binary.csv"
-    path.write_bytes(os.urandom(size))
+    path.write_bytes(random.Random(14).randbytes(size))  # the same bytes every run
     return path
 
 
