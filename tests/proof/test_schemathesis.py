@@ -34,6 +34,8 @@ CHECKS = [
     response_schema_conformance,
 ]
 ROLES = ["anonymous", "user", "staff"]
+# Requests sent and answers by status class, for bench/fuzz_api.py's figures.
+SENT: dict[str, int] = {}
 
 
 def _schema() -> dict[str, Any]:
@@ -95,4 +97,6 @@ def spotify_refuses():
 def test_api_conforms_to_its_schema(case, request, auth_headers, keep_connection, spotify_refuses):
     if case.path.startswith("/api/songs/"):
         request.getfixturevalue("demo_catalog")  # something to find (loaded once per test)
-    case.call_and_validate(headers=auth_headers, checks=CHECKS)
+    response = case.call_and_validate(headers=auth_headers, checks=CHECKS)
+    status = f"{response.status_code // 100}xx"
+    SENT[status] = SENT.get(status, 0) + 1
