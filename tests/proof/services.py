@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -117,3 +118,71 @@ def stop(process: subprocess.Popen[bytes] | None) -> None:
     if process is not None and process.poll() is None:
         process.kill()
         process.wait(timeout=10)
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of our own (initdb into a temp dir, run as the postgres user) on a
+    free loopback port: restarted or stopped at will, unlike the shared server."""
+
+    def __init__(self) -> None:
+        # Its own folder under /tmp: the postgres user cannot enter pytest's (root's, 0700).
+        self.root = Path(tempfile.mkdtemp(prefix="encore-pg-"))
+        self.data = self.root / "pgdata"
+        self.port = free_port()
+        self.bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+
+    def _as_postgres(self, *command: str) -> None:
+        runner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run(  # noqa: S603 - our own fixed argument list
+            [*runner, *command], check=True, capture_output=True, timeout=60
+        )
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            import pwd
+
+            user = pwd.getpwnam("postgres")
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+        self._as_postgres(
+            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+            "--no-sync", "--no-instructions",
+        )  # fmt: skip
+
+    def _ctl(self, action: str, *extra: str) -> None:
+        options = (
+            f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off"
+        )
+        self._as_postgres(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", action, *extra
+        )
+
+    def start(self) -> None:
+        # -l: the server's output to a file, not to our pipe (run() would wait for it to close)
+        self._ctl("start", "-l", str(self.data / "server.log"))
+
+    def restart(self) -> None:
+        self._ctl("restart", "-m", "fast", "-l", str(self.data / "server.log"))
+
+    def stop(self) -> None:
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self._ctl("stop", "-m", "immediate")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_gunicorn(*, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """Encore under gunicorn (config/gunicorn.py, one worker) on a loopback port."""
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    with log.open("ab") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own fixed argument list
+            [str(gunicorn), "config.wsgi", "--config", "config/gunicorn.py", "--workers", "1",
+             "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return server
