@@ -51,6 +51,17 @@ def _healthz_thread_connection_closed(django_db_setup, django_db_blocker):
         healthz_checker_close()
 
 
+@pytest.fixture(autouse=True)
+def _shared_state_failures_forgotten():
+    """A process skips Redis or the broker for a few seconds after they failed
+    (core.shared_state): no test inherits that memo from the one before it."""
+    from core.shared_state import cache_failure_reset
+
+    cache_failure_reset()
+    yield
+    cache_failure_reset()
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient

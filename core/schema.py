@@ -4,7 +4,7 @@ Every error Encore answers has the body ``{"error": {code, message, detail}}``
 (``core.exceptions``). ``ErrorDocumentingAutoSchema`` adds that body, with a description,
 for each status an operation can answer besides its successes:
 
-- 400 when it takes query parameters or a request body;
+- 400 when it takes query parameters or a request body, and 413 for a body over the limit;
 - 401 and 403 unless anyone may call it;
 - 404 when its path names an object;
 - 429 when it is throttled;
@@ -40,6 +40,7 @@ UNAUTHENTICATED = "Not authenticated: no credentials, or a token that is not val
 FORBIDDEN = "Authenticated, but not allowed to do this."
 NOT_FOUND = "No such object."
 THROTTLED = "Too many requests; the `Retry-After` header says when to try again."
+TOO_LARGE = "The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE (`too_large`)."
 
 
 class ErrorDocumentingAutoSchema(AutoSchema):
@@ -62,6 +63,8 @@ class ErrorDocumentingAutoSchema(AutoSchema):
         has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
         if has_query or "requestBody" in operation:
             statuses[400] = BAD_REQUEST
+        if "requestBody" in operation:
+            statuses[413] = TOO_LARGE
         if not all(isinstance(p, AllowAny) for p in view.get_permissions()):
             statuses[401] = UNAUTHENTICATED
             statuses[403] = FORBIDDEN

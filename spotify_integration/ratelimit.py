@@ -375,17 +375,15 @@ def spotify_pause(*, retry_after: int) -> None:
 def spotify_paused_for() -> int:
     """Whole seconds Spotify stays paused (0 when it is not, or when Redis does not answer:
     the next call then learns of a pause from Spotify's own 429)."""
-    if cache_recently_failed():
-        return 0
     client = redis_client()
     try:
-        raw = client.get(_pause_key()) if client is not None else cache.get(_PAUSE_NAME)
+        raw = None if cache_recently_failed() else (
+            client.get(_pause_key()) if client is not None else cache.get(_PAUSE_NAME)
+        )  # fmt: skip
     except CACHE_ERRORS as exc:
         cache_failed("the Spotify pause check", exc)
-        return 0
-    if not raw:
-        return 0
-    remaining_ms = int(raw) - int(time.time() * 1000)
+        raw = None
+    remaining_ms = int(raw) - int(time.time() * 1000) if raw else 0
     return math.ceil(remaining_ms / 1000) if remaining_ms > 0 else 0
 
 

@@ -67,3 +67,9 @@ def test_the_schema_carries_the_bounds_and_enums(staff_client):
     ref = kind["allOf"][0]["$ref"].rsplit("/", 1)[1] if "allOf" in kind else None
     kinds = components[ref]["enum"] if ref else kind["enum"]
     assert {"catalog_import", "worker_check"} <= set(kinds)
+
+
+def test_operations_with_a_body_document_the_413(staff_client):
+    schema = staff_client.get("/api/schema/", {"format": "json"}).json()
+    create = schema["paths"]["/api/admin/sync-jobs/"]["post"]["responses"]
+    assert "413" in create and "413" not in schema["paths"]["/api/songs/"]["get"]["responses"]
