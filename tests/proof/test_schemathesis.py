@@ -93,6 +93,7 @@ def spotify_refuses():
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
+    database=None,  # nothing written to .hypothesis/: derandomized runs need no memory
 )
 def test_api_conforms_to_its_schema(case, request, auth_headers, keep_connection, spotify_refuses):
     if case.path.startswith("/api/songs/"):
