@@ -29,14 +29,15 @@ def on_redis(settings: Any, redis_server: ThrowawayRedis) -> Iterator[ThrowawayR
     from core.metrics import metrics_reset_store
     from core.shared_state import cache_failure_reset
 
+    # Read before anything changes: the app's configuration is loaded from Django's settings on
+    # first use, and must come back as it was for the tests that follow in this process.
+    saved = (app.conf.broker_url, app.conf.task_always_eager)
     settings.CACHES = {
         "default": {
             **settings.CACHES["default"],
             "LOCATION": redis_server.url,
         }
     }
-    settings.CELERY_BROKER_URL = redis_server.url
-    saved = (app.conf.broker_url, app.conf.task_always_eager)
 
     def use_broker(url: str, eager: bool) -> None:
         app.conf.broker_url, app.conf.task_always_eager = url, eager
