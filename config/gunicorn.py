@@ -15,9 +15,10 @@ limit_request_line = 8190
 # --- issue 14: throughput (bench/load.py; figures in docs/benchmarks.md "Load") ---------------
 # Threads in each worker (gunicorn's gthread worker): a search spends most of its time waiting
 # for PostgreSQL, and a sync worker idles through that wait. With 4 threads a worker serves
-# other requests meanwhile: search throughput x3.4 and /healthz x3.9 against 1 thread in the
-# same run of bench/load.py (2 workers, 8 connections). Each thread keeps its own database
-# connection (CONN_MAX_AGE), so workers x threads connections at most.
+# other requests meanwhile. bench/load.py, 2 workers, 8 connections, 1 thread then 4 back to
+# back on a shared machine: search 114 -> 144 req/s, p95 125 -> 104 ms, /healthz p95 48 -> 28 ms
+# (docs/benchmarks.md "Load and fuzz"). Each thread keeps its own database connection
+# (CONN_MAX_AGE): workers x threads connections at most.
 threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = "gthread"
 # No access log: RequestLogMiddleware already writes one JSON line per request (with its id and
