@@ -150,10 +150,18 @@ def _csv_rows(text: IO[str]) -> Iterator[RawRow]:
         raise ImportFileError(f"file: the CSV header cannot be read ({exc})") from None
     header = [h.strip().lower() for h in header]
     if "title" not in header:
+        if any("\x00" in h or "\ufffd" in h for h in header):
+            # UTF-16 (NUL bytes between letters) or not text at all (bytes that are not UTF-8)
+            raise ImportFileError(
+                "file: not UTF-8 text (UTF-16, or not a CSV at all); save it as UTF-8 CSV"
+            )
         raise ImportFileError("file: the CSV header has no 'title' column")
     unknown = [h for h in header if h not in ACCEPTED_COLUMNS]
     if unknown:
-        raise ImportFileError(f"file: unknown CSV columns: {', '.join(unknown)}")
+        # Named up to a few: a header of 100,000 made-up columns is not echoed back whole.
+        named = ", ".join(h[:40] for h in unknown[:10])
+        more = f" and {len(unknown) - 10:,} more" if len(unknown) > 10 else ""
+        raise ImportFileError(f"file: unknown CSV columns: {named}{more}")
     line = reader.line_num
     while True:
         start = line + 1

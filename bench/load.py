@@ -1,0 +1,240 @@
+"""Load benchmark: search throughput against gunicorn on a 1M-song catalog, beside the floor.
+
+    python bench/load.py [--songs 1000000] [--database encore_bench_load]
+                         [--workers 2] [--threads 4] [--connections 8,16] [--duration 20]
+                         [--profile 200]
+
+Serves Encore with gunicorn (``config/gunicorn.py``, the Procfile's configuration, with
+``--workers`` / ``--threads`` given here) on a loopback port, with production-like settings
+(DEBUG off, JSON request logs at INFO, PostgreSQL and Redis), and drives it with ``wrk``
+(Debian: ``apt-get install wrk``) from the same machine:
+
+1. the floor: ``GET /healthz`` (a database ``SELECT 1`` and a cache write, read and delete);
+2. search: ``GET /api/songs/search/`` cycling through the query mix of ``bench/search.py``
+   (exact, prefix, typo, accent, artist + title), ``limit=20``.
+
+For each and each connection count it prints requests/s, p50/p95/p99 latency (wrk's
+``done()`` hook: wrk's own summary has no p95), errors and non-2xx answers, with the
+machine's load average (``uptime``) before each run: on 2 shared cores anything else
+running shows. ``--profile N`` first times N searches in process through Django's full
+request path and prints pyinstrument's tree: where a request's time goes.
+
+The catalog: ``--database`` is reused when it holds ``--songs`` (99 %); otherwise it is
+(re)created and loaded through the import's write path, as ``bench/search.py`` does (about
+3 minutes for 1M on 2 cores). ``--database encore_bench_search`` reuses the search
+benchmark's catalog without writing to it. Redis: ``REDIS_URL`` (default db 6).
+
+Target (issue 14): search >= 400 req/s at p95 <= 50 ms on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.search import QUERIES  # noqa: E402
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+RESULT = re.compile(
+    r"RESULT rps=(?P<rps>[\d.]+) p50=(?P<p50>[\d.]+) p95=(?P<p95>[\d.]+) p99=(?P<p99>[\d.]+) "
+    r"errors=(?P<errors>\d+) non2xx=(?P<non2xx>\d+) n=(?P<n>\d+)"
+)
+DONE_HOOK = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT rps=%.1f p50=%.2f p95=%.2f p99=%.2f errors=%d non2xx=%d n=%d\\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    e.connect + e.read + e.write + e.timeout, e.status, summary.requests))
+end
+"""
+
+
+def search_script() -> str:
+    """A wrk script cycling through the search benchmark's queries."""
+    from urllib.parse import quote
+
+    queries = [quote(q) for group in QUERIES.values() for q in group]
+    listed = ", ".join(f'"{q}"' for q in queries)
+    return (
+        f"local queries = {{{listed}}}\nlocal i = 0\n"
+        "request = function()\n  i = i + 1\n"
+        '  return wrk.format("GET", "/api/songs/search/?q=" .. queries[(i % #queries) + 1]'
+        ' .. "&limit=20")\nend\n' + DONE_HOOK
+    )
+
+
+def song_count(database: str) -> int:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone():
+            return 0
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+    with psycopg.connect(url) as conn:
+        try:
+            row = conn.execute("SELECT count(*) FROM catalog_song").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return 0
+    return int(row[0]) if row else 0
+
+
+def ensure_catalog(database: str, songs: int) -> int:
+    have = song_count(database)
+    if have >= songs * 0.99:
+        return have
+    if database == "encore_bench_search":
+        sys.exit("encore_bench_search is bench/search.py's: load it there, or use --database")
+    from bench._common import setup_django
+    from bench.search import load
+
+    setup_django(database)
+    load(songs)
+    return song_count(database)
+
+
+def server_env(database: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
+        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6"),
+        CACHE_KEY_PREFIX="encore-bench-load",
+        DEBUG="false",
+        SECRET_KEY="bench-load-" + "x" * 50,
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+        LOG_FORMAT="json",
+    )
+    return env
+
+
+def start_gunicorn(args: argparse.Namespace, port: int, log: Path) -> subprocess.Popen[bytes]:
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")), "config.wsgi",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+        "--threads", str(args.threads),
+    ]  # fmt: skip
+    if (ROOT / "config" / "gunicorn.py").exists():
+        command[2:2] = ["--config", "config/gunicorn.py"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=server_env(args.database), stdout=out, stderr=out
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit(f"gunicorn did not answer /healthz within 60 s; see {log}")
+
+
+def wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, float]:
+    threads = str(min(2, connections))
+    out = subprocess.run(
+        ["wrk", "-t", threads, "-c", str(connections), "-d", f"{seconds}s", "--timeout", "5s",
+         "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    match = RESULT.search(out)
+    if match is None:
+        sys.exit(f"wrk printed no result:\n{out}")
+    return {k: float(v) for k, v in match.groupdict().items()}
+
+
+def load_average() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def profile(database: str, requests: int) -> None:
+    """Time searches in process through Django's whole request path; print where it goes."""
+    os.environ.update(server_env(database))
+    os.environ["LOG_LEVEL"] = "WARNING"  # the tree, not a log line per request
+    import django
+
+    django.setup()
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    queries = [q for group in QUERIES.values() for q in group]
+    for q in queries:
+        client.get("/api/songs/search/", {"q": q, "limit": 20})
+    wall, cpu = time.perf_counter(), time.process_time()
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for i in range(requests):
+        client.get("/api/songs/search/", {"q": queries[i % len(queries)], "limit": 20})
+    profiler.stop()
+    wall_ms = (time.perf_counter() - wall) * 1000 / requests
+    cpu_ms = (time.process_time() - cpu) * 1000 / requests
+    print(f"in process, {requests} searches: {wall_ms:.1f} ms wall, {cpu_ms:.1f} ms CPU of this")
+    print("process each (the rest is waiting for PostgreSQL and Redis); profiler on:")
+    print(profiler.output_text(unicode=False, color=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--songs", type=int, default=1_000_000)
+    parser.add_argument("--database", default="encore_bench_load")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--connections", default="8,16")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
+    parser.add_argument("--port", type=int, default=8806)
+    parser.add_argument("--profile", type=int, default=0, help="searches to profile first")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+
+    songs = ensure_catalog(args.database, args.songs)
+    print(f"catalog: {songs:,} songs in {args.database}; {os.cpu_count()} CPUs")
+    if args.profile:
+        profile(args.database, args.profile)
+
+    work = Path(tempfile.mkdtemp(prefix="encore-load-"))
+    search_lua, floor_lua = work / "search.lua", work / "floor.lua"
+    search_lua.write_text(search_script())
+    floor_lua.write_text(DONE_HOOK)
+    log = work / "gunicorn.log"
+    server = start_gunicorn(args, args.port, log)
+    base = f"http://127.0.0.1:{args.port}"
+    print(f"gunicorn: {args.workers} workers x {args.threads} threads; log {log}")
+    try:
+        wrk(base, search_lua, 8, 3)  # warm: connections, plans, caches
+        print(f"\n{'endpoint':<10}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+              f"{'p99 ms':>9}{'errors':>8}{'non-2xx':>9}   load before the run")  # fmt: skip
+        for connections in [int(c) for c in args.connections.split(",")]:
+            for name, url, script in [
+                ("/healthz", f"{base}/healthz", floor_lua),
+                ("search", base, search_lua),
+            ]:
+                before = load_average()
+                r = wrk(url, script, connections, args.duration)
+                print(f"{name:<10}{connections:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}"
+                      f"{r['p95']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8.0f}"
+                      f"{r['non2xx']:>9.0f}   {before}", flush=True)  # fmt: skip
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print("\ntarget: search >= 400 req/s at p95 <= 50 ms (2 cores)")
+
+
+if __name__ == "__main__":
+    main()
