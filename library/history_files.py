@@ -55,7 +55,10 @@ def _parse_ts(value: object) -> datetime:
         raise ValueError(f"ts: not an ISO date-time: {value[:40]!r}") from None
     if moment.tzinfo is None:
         raise ValueError(f"ts: no time zone: {value[:40]!r}")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # a local time on the first or last day of the calendar
+        raise ValueError(f"ts: out of range: {value[:40]!r}") from None
 
 
 def _parse_row(raw: object) -> HistoryRow | None:

@@ -159,6 +159,11 @@ def test_an_import_with_plays_inside_a_gap_fills_it(
         ),
         (
             "Streaming_History_Audio_1.json",
+            json.dumps([{**row(T0), "ts": "0001-01-01T00:00:00+01:00"}]).encode(),
+            "row 0: ts: out of range",
+        ),
+        (
+            "Streaming_History_Audio_1.json",
             json.dumps([{**row(T0), "spotify_track_uri": "spotify:album:x"}]).encode(),
             "row 0: spotify_track_uri: not a track uri",
         ),
