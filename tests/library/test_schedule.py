@@ -180,6 +180,14 @@ def test_disconnect_with_purge_deletes_the_whole_library(connection):
     assert Play.objects.get().connection_id == keep.pk  # another user's plays stay
 
 
+def test_the_schema_says_what_disconnect_and_purge_do(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/spotify/connection/"]["delete"]
+    [purge] = [p for p in operation["parameters"] if p["name"] == "purge"]
+    for text in (operation["description"], purge["description"]):
+        assert "Today" not in text and "plays" in text  # the library goes with the connection
+
+
 def test_a_failing_connections_job_sets_only_its_own_error(connection, account, wire):
     from sync.services.runner import job_run
 
