@@ -35,14 +35,9 @@ from library.serializers import (
     SyncRequestOutputSerializer,
 )
 from library.services.history import import_history
-from library.services.requests import request_sync
+from library.services.requests import PLAYLIST_SCOPES, PLAYS_SCOPES, request_sync
 from spotify_integration.models import SpotifyConnection
-from spotify_integration.permissions import HasSpotifyConnection, connection_require_scopes
-
-PLAYLIST_SCOPES = ["playlist-read-private", "playlist-read-collaborative"]
-PLAYS_SCOPES = ["user-read-recently-played"]
-SCOPES_FOR = {"plays": PLAYS_SCOPES, "playlists": PLAYLIST_SCOPES}
-SCOPES_FOR["all"] = [*PLAYS_SCOPES, *PLAYLIST_SCOPES]
+from spotify_integration.permissions import HasSpotifyConnection
 
 CONNECTION_PROBLEMS = (
     "Not connected (`spotify_not_connected`), the connection needs to be made again "
@@ -200,7 +195,7 @@ class MySyncApi(_MeApi):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "spotify_me_sync"
     pagination_class = PagePagination
-    # Scopes depend on ``what``: checked after validating it.
+    # Scopes depend on ``what``: request_sync checks them (for the page and the admin too).
     required_spotify_scopes: list[str] = []
     error_responses = {
         403: CONNECTION_PROBLEMS,
@@ -229,7 +224,6 @@ class MySyncApi(_MeApi):
         params.is_valid(raise_exception=True)
         what = params.validated_data["what"]
         connection = _connection(request)
-        connection_require_scopes(connection=connection, scopes=SCOPES_FOR[what])
         running_before = set(selectors.active_jobs(connection).values_list("pk", flat=True))
         jobs = request_sync(connection, what, triggered_by=cast(AbstractBaseUser, request.user))
         data = SyncRequestOutputSerializer(

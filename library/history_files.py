@@ -21,6 +21,8 @@ from core.parsing import is_spotify_id
 from library.exceptions import HistoryFileInvalid
 
 TRACK_URI_PREFIX = "spotify:track:"
+# Play.ms_played is a PostgreSQL integer: a larger value would fail the import job, not the upload.
+MAX_MS_PLAYED = 2**31 - 1
 OLD_EXPORT_REASON = (
     "this is the account-data export (StreamingHistory*.json), which names no track ids; "
     "request the Extended streaming history from Spotify's privacy page and upload its "
@@ -55,7 +57,10 @@ def _parse_ts(value: object) -> datetime:
         raise ValueError(f"ts: not an ISO date-time: {value[:40]!r}") from None
     if moment.tzinfo is None:
         raise ValueError(f"ts: no time zone: {value[:40]!r}")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # a local time on the first or last day of the calendar
+        raise ValueError(f"ts: out of range: {value[:40]!r}") from None
 
 
 def _parse_row(raw: object) -> HistoryRow | None:
@@ -69,8 +74,8 @@ def _parse_row(raw: object) -> HistoryRow | None:
         raise ValueError(f"missing {', '.join(missing)}")
     played_at = _parse_ts(raw["ts"])
     ms = raw["ms_played"]
-    if isinstance(ms, bool) or not isinstance(ms, int) or ms < 0:
-        raise ValueError("ms_played: expected a whole number of milliseconds")
+    if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_MS_PLAYED:
+        raise ValueError(f"ms_played: expected a whole number of milliseconds (0-{MAX_MS_PLAYED})")
     uri = raw["spotify_track_uri"]
     if uri is None:
         return None

@@ -144,8 +144,9 @@ class SpotifyStatusApi(APIView):
 class SpotifyConnectionApi(APIView):
     """DELETE disconnects (idempotent): erases the tokens and deletes the connection.
 
-    ``?purge=true`` is accepted; today it deletes nothing more, because the connection is the
-    only Spotify data Encore stores per user.
+    The user's library (playlists, items, plays, gaps, sync state) hangs off the connection
+    and is deleted with it in any case; ``?purge=true`` also reports those deletions by model
+    in ``deleted``.
     """
 
     permission_classes = [IsAuthenticated]

@@ -19,8 +19,9 @@ class DisconnectInputSerializer(QueryParamsSerializer):
     purge = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="Also delete the user's other stored Spotify data. Today there is none: the "
-        "connection is the only Spotify data Encore stores per user.",
+        help_text="Report the user's library deleted with the connection (playlists, items, "
+        "plays, gaps, sync state), by model, in `deleted`. The library is deleted with the "
+        "connection in any case.",
     )
 
 

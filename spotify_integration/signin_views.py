@@ -28,10 +28,10 @@ from core.exceptions import ApplicationError
 from spotify_integration.client import spotify_configured
 from spotify_integration.ratelimit import spotify_paused_for
 from spotify_integration.services.oauth import OAuthOutcome, oauth_start_signin
+from spotify_integration.services.profile import PROFILE_FETCH_KIND
 from sync.services.jobs import job_create
 
 NEXT_SESSION_KEY = "spotify_signin_next"
-PROFILE_JOB_KIND = "spotify_profile_fetch"
 
 
 class EncoreLoginView(LoginView):
@@ -112,7 +112,7 @@ def callback_finish(request: HttpRequest, outcome: OAuthOutcome) -> HttpResponse
         target = _safe_next(request, request.session.pop(NEXT_SESSION_KEY, None))
         return HttpResponseRedirect(target or reverse("library:page"))
     if outcome.profile_pending:
-        job_create(kind=PROFILE_JOB_KIND, params={}, trigger="api", target_user=user)
+        job_create(kind=PROFILE_FETCH_KIND, params={}, trigger="api", target_user=user)
         wait = spotify_paused_for()
         messages.info(
             request,

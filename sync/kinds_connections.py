@@ -3,7 +3,8 @@ the others through ``sync.kinds.BUILTIN_KINDS``.
 
 A connect that completed while the Web API was paused stores the grant with its profile
 pending (spotify_integration.services.profile); this job reads ``/me`` for that connection and
-links the account. Started by the callback, one per user (the target key); while Spotify is
+links the account. Started by the callback (and again by the library fan-out when the last one
+gave up and the profile is still pending), one per user (the target key); while Spotify is
 still paused its call raises the rate limit, which the runner waits out without using an
 attempt. Repeatable: a second run finds nothing pending and makes no call.
 """
@@ -20,7 +21,7 @@ from spotify_integration.models import SpotifyConnection
 from spotify_integration.ratelimit import Lane
 from spotify_integration.selectors import connection_health
 from spotify_integration.services.connections import ConnectionTokenStore
-from spotify_integration.services.profile import connection_profile_complete
+from spotify_integration.services.profile import PROFILE_FETCH_KIND, connection_profile_complete
 from sync.exceptions import JobFailed
 from sync.registry import JobKind, TargetPolicy
 from sync.services.context import JobContext
@@ -59,7 +60,7 @@ def spotify_profile_fetch_run(ctx: JobContext, params: dict[str, Any]) -> dict[s
 
 CONNECTION_KINDS: list[JobKind] = [
     JobKind(
-        name="spotify_profile_fetch",
+        name=PROFILE_FETCH_KIND,
         label="Read a connection's Spotify profile",
         description="For a connection made while Spotify was paused: read /me (one call) and "
         "link the Spotify account, or refuse it when another user holds that account.",

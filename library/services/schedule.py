@@ -4,7 +4,8 @@ Each connection has a stable offset inside each interval (a hash of its id), and
 time is the next slot ``offset + k * interval``: after their first run, connections spread
 evenly over the interval instead of all polling in the same minute. A connection that needs
 reauth, has expired, or meets a Spotify pause is skipped and the reason stored
-(``LibrarySyncState.skipped_reason``). Each connection gets its own job (a failure stays its
+(``LibrarySyncState.skipped_reason``); one whose profile is still pending gets its
+profile job again if the last one gave up. Each connection gets its own job (a failure stays its
 own), never two of one kind at once (the job framework's target key). Safe to run twice: a
 second run finds the due times moved on, or the jobs already active.
 """
@@ -15,7 +16,7 @@ import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -26,12 +27,14 @@ from library.models import LibrarySyncState
 from library.selectors import PLAYLISTS_KIND, PLAYS_KIND
 from spotify_integration.client import spotify_configured
 from spotify_integration.models import SpotifyConnection
-from sync.models import JobTrigger
+from spotify_integration.services.profile import PROFILE_FETCH_KIND
+from sync.models import ACTIVE_STATUSES, JobTrigger, SyncJob
 from sync.services.jobs import job_create
 
 logger = logging.getLogger("encore.library")
 
 FAN_OUT_CHUNK = 200  # connections a transaction
+PROFILE_PENDING = "profile_pending"  # connection_health's state: the profile job's business
 
 
 def interval_for(kind: str) -> int:
@@ -102,6 +105,34 @@ def _states_create() -> None:
     )
 
 
+def _profile_fetch_restart(
+    connection: SpotifyConnection, *, now: datetime, report: FanOutReport
+) -> None:
+    """A connection whose profile is still pending while its profile job gave up (a pause or
+    an outage longer than the job's attempts) gets a new one, at most once a plays interval:
+    otherwise it would wait for ``/me`` forever and never sync."""
+    last = (
+        SyncJob.objects.filter(kind=PROFILE_FETCH_KIND, target_user_id=connection.user_id)
+        .order_by("-created_at", "-id")
+        .values_list("status", "finished_at")
+        .first()
+    )
+    if last is not None:
+        status, finished_at = last
+        recent = now - timedelta(seconds=interval_for(PLAYS_KIND))
+        if status in ACTIVE_STATUSES or (finished_at is not None and finished_at > recent):
+            return
+    with transaction.atomic():
+        request = job_create(
+            kind=PROFILE_FETCH_KIND,
+            params={},
+            trigger=JobTrigger.SCHEDULE,
+            target_user=connection.user,
+        )
+    if request.created:
+        report.enqueued[PROFILE_FETCH_KIND] += 1
+
+
 def _fan_out_one(
     connection: SpotifyConnection,
     *,
@@ -118,6 +149,8 @@ def _fan_out_one(
             LibrarySyncState.objects.filter(pk=state.pk).update(
                 skipped_reason=reason, updated_at=now
             )
+        if blocker.reason == PROFILE_PENDING:
+            _profile_fetch_restart(connection, now=now, report=report)
         return
     due = [
         (kind, field_name)

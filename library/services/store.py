@@ -6,6 +6,10 @@ has two slightly different times. The rule (docs/library.md): a new row is the s
 stored play of the *other* source and the same track whose time is at most
 ``LIBRARY_EXPORT_MATCH_WINDOW_SECONDS`` away, and is not written. Within one source only the
 exact key counts (two API plays of one track are always distinct times).
+
+The rule reads the stored plays and then inserts, so two writers of one connection (a plays
+sync and an export import are different job kinds and may run at once) are serialised by a
+transaction-scoped advisory lock on the connection: the second reads what the first committed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection as db_connection
 
 from library.models import Play, PlaySource
 
@@ -36,6 +41,19 @@ class StoreResult:
     duplicates: int
 
 
+# The advisory lock's first key: "library plays" (the second is the connection's id).
+PLAYS_LOCK_NAMESPACE = 12_0001
+
+
+def _lock_connection_plays(connection_id: int) -> None:
+    """Hold the connection's plays lock until the surrounding transaction ends."""
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [PLAYS_LOCK_NAMESPACE, connection_id % 2**31],
+        )
+
+
 def match_window() -> timedelta:
     return timedelta(seconds=settings.LIBRARY_EXPORT_MATCH_WINDOW_SECONDS)
 
@@ -44,10 +62,15 @@ def plays_store(*, connection_id: int, plays: list[NewPlay], source: str) -> Sto
     """Insert the plays that are new (see the module's rule); run it inside a transaction.
 
     ``bulk_create(ignore_conflicts=True)`` on the unique key makes a concurrent writer of the
-    same plays harmless.
+    same plays harmless; the connection's advisory lock makes a concurrent writer of the other
+    source wait, so the window rule sees its plays (otherwise one play read both ways at
+    once would be stored twice).
     """
     if not plays:
         return StoreResult(inserted=[], duplicates=0)
+    if not db_connection.in_atomic_block:
+        raise RuntimeError("plays_store runs inside a transaction: its lock is the transaction's")
+    _lock_connection_plays(connection_id)
     window = match_window()
     low = min(p.played_at for p in plays) - window
     high = max(p.played_at for p in plays) + window

@@ -287,10 +287,9 @@ def _token_info(row: SpotifyConnection) -> TokenInfo:
 def connection_delete(*, user: AbstractBaseUser, purge: bool = False) -> dict[str, int]:
     """Disconnect: erase the tokens and remove the connection. Repeating it is harmless.
 
-    Returns what was deleted, by kind. Today the connection row is the only Spotify data
-    Encore stores per user, so ``purge`` deletes nothing more; the playlist and play models,
-    when they arrive, hang off the connection (they go with it) and are reported here when
-    ``purge`` is set.
+    Returns what was deleted, by kind. The library (playlists, items, plays, gaps, sync state)
+    hangs off the connection and goes with it (``on_delete=CASCADE``) whether or not ``purge``
+    is set; with ``purge`` those deletions are reported too, by model label.
     """
     with transaction.atomic():
         connections = SpotifyConnection.objects.filter(user_id=user.pk)

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("encore.spotify")
 
+# The job kind that reads /me for a pending connection (sync/kinds_connections.py): started by
+# the callback, and again by the library fan-out should the first one give up.
+PROFILE_FETCH_KIND = "spotify_profile_fetch"
+
 LINKED_ELSEWHERE_REASON = (
     "The Spotify account you connected is already connected to another Encore user; "
     "connect a different Spotify account."

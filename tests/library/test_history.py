@@ -159,6 +159,16 @@ def test_an_import_with_plays_inside_a_gap_fills_it(
         ),
         (
             "Streaming_History_Audio_1.json",
+            json.dumps([{**row(T0), "ts": "0001-01-01T00:00:00+01:00"}]).encode(),
+            "row 0: ts: out of range",
+        ),
+        (
+            "Streaming_History_Audio_1.json",
+            json.dumps([{**row(T0), "ms_played": 3_000_000_000}]).encode(),
+            "row 0: ms_played: expected a whole number",
+        ),
+        (
+            "Streaming_History_Audio_1.json",
             json.dumps([{**row(T0), "spotify_track_uri": "spotify:album:x"}]).encode(),
             "row 0: spotify_track_uri: not a track uri",
         ),

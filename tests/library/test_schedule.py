@@ -11,7 +11,7 @@ from library.exceptions import LibrarySyncUnavailable, UnknownSyncKind
 from library.models import LibrarySyncState, Play, PlayGap, Playlist, PlaylistItem
 from library.services.requests import request_sync
 from library.services.schedule import library_fan_out, next_due, slot_offset
-from spotify_integration.models import ConnectionStatus
+from spotify_integration.models import ConnectionStatus, SpotifyConnection
 from spotify_integration.ratelimit import spotify_pause, spotify_pause_clear
 from spotify_integration.services.connections import connection_delete
 from sync.models import JobStatus, SyncJob
@@ -93,6 +93,43 @@ def test_while_spotify_is_paused_nothing_is_started_and_the_reason_is_stored(con
 
     library_fan_out()  # the pause is over: started, and the reason cleared
     assert _jobs().count() == 2 and LibrarySyncState.objects.get().skipped_reason == ""
+
+
+def test_a_pending_profile_whose_job_gave_up_gets_a_new_job_from_the_fan_out(connection):
+    # Given a connection made during a pause whose profile job failed for good (an outage
+    # outlasted its attempts) an hour ago
+    SpotifyConnection.objects.filter(pk=connection.pk).update(profile_pending=True)
+    gave_up = SyncJob.objects.create(
+        kind="spotify_profile_fetch",
+        target_user=connection.user,
+        status=JobStatus.FAILED,
+        finished_at=timezone.now() - timedelta(hours=1),
+    )
+
+    report = library_fan_out()
+
+    # Then the fan-out starts the profile job again (and no library sync: the account is
+    # not known yet)
+    [again] = _jobs("spotify_profile_fetch").exclude(pk=gave_up.pk)
+    assert again.status == JobStatus.PENDING and again.target_user_id == connection.user_id
+    assert report.skipped["profile_pending"] == 1
+    assert report.enqueued["spotify_profile_fetch"] == 1
+    assert not _jobs("user_plays_sync").exists()
+    # A minute later: the new job is active, nothing more is started
+    assert library_fan_out().enqueued["spotify_profile_fetch"] == 0
+    assert _jobs("spotify_profile_fetch").count() == 2
+
+
+def test_a_profile_job_that_failed_a_moment_ago_is_not_restarted_at_once(connection):
+    SpotifyConnection.objects.filter(pk=connection.pk).update(profile_pending=True)
+    SyncJob.objects.create(
+        kind="spotify_profile_fetch",
+        target_user=connection.user,
+        status=JobStatus.FAILED,
+        finished_at=timezone.now() - timedelta(minutes=1),
+    )
+    assert library_fan_out().enqueued["spotify_profile_fetch"] == 0
+    assert _jobs("spotify_profile_fetch").count() == 1
 
 
 def test_one_connections_trouble_in_the_fan_out_does_not_stop_the_others(connection, monkeypatch):
@@ -178,6 +215,14 @@ def test_disconnect_with_purge_deletes_the_whole_library(connection):
     assert deleted["library.PlayGap"] == 1 and deleted["library.LibrarySyncState"] == 1
     assert not Playlist.objects.exists() and not PlaylistItem.objects.exists()
     assert Play.objects.get().connection_id == keep.pk  # another user's plays stay
+
+
+def test_the_schema_says_what_disconnect_and_purge_do(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/spotify/connection/"]["delete"]
+    [purge] = [p for p in operation["parameters"] if p["name"] == "purge"]
+    for text in (operation["description"], purge["description"]):
+        assert "Today" not in text and "plays" in text  # the library goes with the connection
 
 
 def test_a_failing_connections_job_sets_only_its_own_error(connection, account, wire):

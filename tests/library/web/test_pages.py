@@ -127,6 +127,16 @@ def test_sync_now_says_why_it_cannot(alice_browser, alice):
     assert not SyncJob.objects.exists()
 
 
+def test_sync_now_without_the_scope_says_so_and_starts_nothing(alice_browser, alice):
+    # The same rule as the API's 403 spotify_scope_missing: a job could only fail at Spotify
+    SpotifyConnection.objects.filter(pk=alice.connection.pk).update(
+        granted_scopes=["user-read-private"]
+    )
+    html = alice_browser.post("/spotify/sync/", {"what": "plays"}, follow=True).content.decode()
+    assert "Not synced: Your Spotify connection lacks permissions" in html
+    assert not SyncJob.objects.exists()
+
+
 def test_forms_are_csrf_protected(alice):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(alice.user)
