@@ -94,7 +94,7 @@ def encore(q: str) -> int:
 
     result = song_search(query=q, limit=20)
     body = {"query": {"q": q, "normalized": result.normalized, "terms": result.terms,
-                      "filters": {}},
+                      "corrected": q, "relaxed": result.relaxed, "filters": {}},
             "total": result.total, "total_is_exact": result.total_is_exact,
             "has_more": False, "limit": 20, "offset": 0, "took_ms": result.took_ms,
             "results": result.results}  # fmt: skip

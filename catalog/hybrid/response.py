@@ -8,6 +8,7 @@ from catalog.hybrid.merge import HybridHit
 from catalog.hybrid.service import HybridResult
 from catalog.models import SPOTIFY_TRACK_URL
 from catalog.serializers import SongSerializer, TermSerializer
+from catalog.vocabulary import corrected
 
 
 def _year(release: str) -> int | None:
@@ -75,6 +76,8 @@ def hybrid_response_data(result: HybridResult) -> dict[str, Any]:
         "query": {
             "q": result.query,
             "normalized": local.normalized,
+            "corrected": corrected(local.terms) if local.terms else local.normalized,
+            "relaxed": local.relaxed,
             "terms": [TermSerializer(t).data for t in local.terms],
             "filters": result.filters.as_dict(),
         },
