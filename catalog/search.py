@@ -93,18 +93,39 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
+# A prefix that starts words of more songs than this (and more words than we list) is
+# checked on the rows the other terms find rather than expanded in the full-text index:
+# expanding `the:*` or `por:*` unions posting lists of hundreds of thousands of songs.
+BROAD_SONGS = 5_000
+
+
 def _is_broad(term: Term) -> bool:
     """A one- or two-letter prefix that starts more words than we expand: scanning the index
     for it would touch most of the catalog, so it filters candidates instead of finding them."""
     return term.prefix and term.completions is None and len(term.text) <= 2
 
 
+def _broad_terms(terms: list[Term]) -> list[Term]:
+    """The terms that filter the candidates the others find (see BROAD_SONGS), keeping at
+    least one term of three or more letters for the index."""
+    required = [t for t in terms if not t.relaxed]
+    broad = [t for t in required if _is_broad(t)]
+    common = sorted(
+        (t for t in required if t.completions is None and t not in broad and t.songs > BROAD_SONGS),
+        key=lambda t: t.songs,
+    )
+    if common and len(common) + len(broad) == len(required):
+        common = common[1:]  # the least common one finds the candidates
+    return broad + common
+
+
 def _tsquery(terms: list[Term], filters: SearchFilters, *, relax_one: bool = False) -> str:
     """Every term (a prefix, its few completions, or a correction) must match; with
     ``relax_one``, all but one of them (the fallback when no song has every term)."""
     groups = []
+    broad = _broad_terms(terms)
     for term in terms:
-        if _is_broad(term) or term.relaxed:
+        if term in broad or term.relaxed:
             continue
         options = [f"'{w}'" for w in term.completions] if term.completions else [f"'{term.text}':*"]
         options += [f"'{c}'" for c in term.corrections]
@@ -150,14 +171,17 @@ def _candidates_pg(
         args += [*values, *params, cap]
     tsquery = _tsquery(terms, filters, relax_one=relax_one)
     if tsquery:
-        broad = [t for t in terms if _is_broad(t)]
-        document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm)"
-        broad_sql = "".join(f" AND {document} LIKE %s" for _ in broad)
+        document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm || ' ')"
+        broad_sql, broad_args = "", []
+        for term in _broad_terms(terms):
+            options = [f"% {term.text}%", *(f"% {c} %" for c in term.corrections)]
+            broad_sql += " AND (" + " OR ".join([f"{document} LIKE %s"] * len(options)) + ")"
+            broad_args += options
         branches.append(
             f"(SELECT {_CANDIDATE_COLUMNS} FROM {table} "
             f"WHERE {PG_DOCUMENT} @@ to_tsquery('simple', %s){broad_sql}{where} LIMIT %s)"
         )
-        args += [tsquery, *(f"% {t.text}%" for t in broad), *params, cap]
+        args += [tsquery, *broad_args, *params, cap]
     return " UNION ".join(branches), args
 
 

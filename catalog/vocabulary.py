@@ -15,8 +15,9 @@ Finding correction candidates without missing any (PostgreSQL): one edit leaves 
 or the last ``(n - 1) // 2`` letters of an ``n``-letter term intact, two edits one of its
 thirds, so the candidates are the words of about the term's length that start like it (the
 btree on ``word``), end like it (the btree on ``reverse(word)``, migration 0006) or contain
-its middle third (the trigram index), plus the trigram neighbours; the edit distance
-(``levenshtein_less_equal``, then an exact check here) decides.
+its middle third (the trigram index); the edit distance (``levenshtein_less_equal``, then
+an exact check here) decides. (Trigram similarity alone misses short words: ``qeuen`` and
+*queen* share one trigram in five.)
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Term:
     relaxed: bool = False
     # A word of the catalog is or starts with the term.
     known: bool = True
+    # Songs with a word that starts with the term: the sum over the listed completions
+    # (a lower bound when there are more), which tells a common prefix from a rare one.
+    songs: int = 0
 
 
 def allowed_typos(term: str) -> int:
@@ -101,12 +105,11 @@ def _correction_sql_pg(i: int, term: str) -> tuple[str, list]:
     head, tail = term[:piece], term[n - piece :][::-1]
     near = "length(word) BETWEEN %s AND %s"
     branches = [
-        f"SELECT word, songs FROM {table} WHERE word %% %s",
         f"SELECT word, songs FROM {table} WHERE {column} >= %s AND {column} < %s AND {near}",
         f'SELECT word, songs FROM {table} WHERE reverse(word) COLLATE "C" >= %s '
         f'AND reverse(word) COLLATE "C" < %s AND {near}',
     ]
-    args: list = [term, head, head + _TOP, n - k, n + k, tail, tail + _TOP, n - k, n + k]
+    args: list = [head, head + _TOP, n - k, n + k, tail, tail + _TOP, n - k, n + k]
     middle = term[piece : n - piece]
     if k == 2 and len(middle) >= 3:
         branches.append(f"SELECT word, songs FROM {table} WHERE word LIKE %s AND {near}")
@@ -144,15 +147,17 @@ def understand(words: list[str]) -> list[Term]:
             parts.append(sql)
             params += args
     completions: dict[str, list[str]] = {t: [] for t in unique}
+    songs: Counter[str] = Counter()
     candidates: dict[str, list[tuple[str, int]]] = {t: [] for t in unique}
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
-        for i, kind, word, songs in cursor.fetchall():
+        for i, kind, word, count in cursor.fetchall():
             term = unique[i]
             if kind == 0:
                 completions[term].append(word)
+                songs[term] += count
             else:
-                candidates[term].append((word, songs))
+                candidates[term].append((word, count))
     terms = []
     for word in words:
         found = completions[word]
@@ -165,6 +170,7 @@ def understand(words: list[str]) -> list[Term]:
                 completions=expanded,
                 relaxed=not found and not fixes,
                 known=bool(found),
+                songs=songs[word],
             )
         )
     return terms
