@@ -4,7 +4,7 @@ The vocabulary is ``SearchWord``: every normalised word of the catalog's titles,
 albums, with how many songs have it. Every term matches as a prefix (``mic jac thril``); a
 term with few completions in the catalog is searched as those words (the full-text index
 intersects whole words far faster than it expands a prefix). A term of 5+ letters is also
-widened to the words within its allowed edits (one from 5 letters, two from 9, a swap of
+widened to the words within its allowed edits (one from 5 letters, two from 8, a swap of
 neighbours counting as one), whether or not the catalog knows it as a word: a typo can land
 on a real word (``bruni mars``). Corrections are ranked by edit distance, then by how many
 songs have the word. A term that matches nothing at all is *relaxed*: not required, so one
@@ -57,8 +57,9 @@ class Term:
 
 
 def allowed_typos(term: str) -> int:
-    """Edits tolerated in a term: none under 5 letters, one from 5, two from 9."""
-    if len(term) >= 9:
+    """Edits tolerated in a term: none under 5 letters, one from 5, two from 8 (a word of
+    nine letters or more, typed with a letter missing)."""
+    if len(term) >= 8:
         return 2
     if len(term) >= 5:
         return 1
