@@ -97,6 +97,9 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
 # checked on the rows the other terms find rather than expanded in the full-text index:
 # expanding `the:*` or `por:*` unions posting lists of hundreds of thousands of songs.
 BROAD_SONGS = 5_000
+# A query whose every term is that common and the rarest still starts words of more songs
+# than this (`the`) looks at titles only, as a one- or two-letter query does.
+TITLES_ONLY = 50_000
 
 
 def _is_broad(term: Term) -> bool:
@@ -114,7 +117,7 @@ def _broad_terms(terms: list[Term]) -> list[Term]:
         (t for t in required if t.completions is None and t not in broad and t.songs > BROAD_SONGS),
         key=lambda t: t.songs,
     )
-    if common and len(common) + len(broad) == len(required):
+    if common and len(common) + len(broad) == len(required) and common[0].songs <= TITLES_ONLY:
         common = common[1:]  # the least common one finds the candidates
     return broad + common
 
@@ -151,9 +154,10 @@ def _candidates_pg(
 ):
     """Candidates from the indexes: exact and prefix titles, and full-text matches.
 
-    A broad term (see _is_broad) is checked on the rows the other terms found; a query of
-    only broad terms ("l", "lo") looks at titles that start with it, the one index that can
-    answer it cheaply.
+    A broad term (see _broad_terms: a one- or two-letter prefix, or a prefix of many songs'
+    words) is checked on the rows the other terms found; a query of only broad terms ("l",
+    "lo", "the") looks at titles that are or start with it, the one index that can answer it
+    cheaply.
     """
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
