@@ -7,7 +7,7 @@ only: wordfreq, Faker). What it models, after the misses issue 13 lists:
 
 - titles from real vocabularies (wordfreq's most frequent words of English, Spanish,
   French, German, Portuguese, Italian, Swedish and Dutch), drawn Zipf-like, so common words
-  repeat across thousands of songs and the long tail is long (over a hundred thousand
+  repeat across thousands of songs and the long tail is long (some 165,000
   distinct words at a million songs);
 - artists with real-looking names across those locales (Faker) and band names from the same
   words; songs per artist Zipf-like (a few artists have hundreds, most a handful);

@@ -104,17 +104,14 @@ def load(songs: int, catalog: str = "realistic") -> None:
 
 
 def encore(q: str) -> int:
-    from catalog.search import song_search
-    from catalog.serializers import SearchResponseSerializer
+    """The search as the view runs it with ``spotify=never``: the search and the response
+    body."""
+    from catalog.hybrid import hybrid_response_data, hybrid_search
+    from catalog.search import SearchFilters
 
-    result = song_search(query=q, limit=20)
-    body = {"query": {"q": q, "normalized": result.normalized, "terms": result.terms,
-                      "corrected": q, "relaxed": result.relaxed, "filters": {}},
-            "total": result.total, "total_is_exact": result.total_is_exact,
-            "has_more": False, "limit": 20, "offset": 0, "took_ms": result.took_ms,
-            "results": result.results}  # fmt: skip
-    SearchResponseSerializer(body).data  # noqa: B018 - serialise, as the view does
-    return result.total
+    result = hybrid_search(query=q, filters=SearchFilters(), limit=20, offset=0, spotify="never")
+    hybrid_response_data(result)
+    return result.local.total
 
 
 def naive(q: str) -> int:
