@@ -100,6 +100,8 @@ BROAD_SONGS = 5_000
 # A query whose every term is that common and the rarest still starts words of more songs
 # than this (`the`) looks at titles only, as a one- or two-letter query does.
 TITLES_ONLY = 50_000
+# The rarest terms the full-text index intersects; the others filter the rows found.
+INDEX_TERMS = 3
 
 
 def _is_broad(term: Term) -> bool:
@@ -108,11 +110,16 @@ def _is_broad(term: Term) -> bool:
     return term.prefix and term.completions is None and len(term.text) <= 2
 
 
-def _broad_terms(terms: list[Term]) -> list[Term]:
+def _broad_terms(terms: list[Term], relax_one: bool = False) -> list[Term]:
     """The terms that filter the candidates the others find (see BROAD_SONGS), keeping at
-    least one term of three or more letters for the index."""
+    least one term of three or more letters for the index; and past the INDEX_TERMS rarest
+    terms, the rest (each posting list the index reads costs, and the rarest few already
+    leave a handful of rows to check)."""
     required = [t for t in terms if not t.relaxed]
     broad = [t for t in required if _is_broad(t)]
+    if not relax_one:
+        ranked = sorted((t for t in required if t not in broad), key=lambda t: t.songs)
+        broad += ranked[INDEX_TERMS:]
     common = sorted(
         (t for t in required if t.completions is None and t not in broad and t.songs > BROAD_SONGS),
         key=lambda t: t.songs,
@@ -126,11 +133,13 @@ def _tsquery(terms: list[Term], filters: SearchFilters, *, relax_one: bool = Fal
     """Every term (a prefix, its few completions, or a correction) must match; with
     ``relax_one``, all but one of them (the fallback when no song has every term)."""
     groups = []
-    broad = _broad_terms(terms)
+    broad = _broad_terms(terms, relax_one)
     for term in terms:
         if term in broad or term.relaxed:
             continue
-        options = [f"'{w}'" for w in term.completions] if term.completions else [f"'{term.text}':*"]
+        options = [f"'{w}'" for w in term.completions] if term.completions else []
+        if term.completions is None and term.known:  # too many to list
+            options.append(f"'{term.text}':*")
         options += [f"'{c}'" for c in term.corrections]
         groups.append("(" + " | ".join(options) + ")")
     if relax_one and len(groups) > 1:
@@ -177,7 +186,7 @@ def _candidates_pg(
     if tsquery:
         document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm || ' ')"
         broad_sql, broad_args = "", []
-        for term in _broad_terms(terms):
+        for term in _broad_terms(terms, relax_one):
             options = [f"% {term.text}%", *(f"% {c} %" for c in term.corrections)]
             broad_sql += " AND (" + " OR ".join([f"{document} LIKE %s"] * len(options)) + ")"
             broad_args += options
@@ -310,6 +319,8 @@ def _page(normalized, terms, filters, cap, limit, offset, relax_one=False):
     songs = list(Song.objects.raw(page_sql, [*candidate_args, *score_args, limit, offset]))
     if songs:
         return songs, songs[0].search_total
+    if not offset:
+        return songs, 0
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM ({candidates}) AS c", candidate_args)
         return songs, cursor.fetchone()[0]
@@ -330,8 +341,10 @@ def song_search(
     songs, total = _page(normalized, terms, filters, cap, limit, offset)
     required = [t for t in terms if not t.relaxed and not _is_broad(t)]
     relaxed = False
-    if not total and len(required) > 1:
-        # No song has every term: the songs with all but one, ranked by what they match.
+    if not total and len(required) > 2:
+        # No song has every term: the songs with all but one, ranked by what they match (from
+        # three terms: with two, "all but one" is any song of either word, thousands of rows
+        # to union for a list that means little).
         songs, total = _page(normalized, terms, filters, cap, limit, offset, relax_one=True)
         relaxed = True
     results = [ScoredSong(_with_album_and_artists(song), round(float(song.search_score), 3))

@@ -12,12 +12,12 @@ stray word does not empty the result. ``catalog.search`` turns the terms into ca
 and a ranking.
 
 Finding correction candidates without missing any (PostgreSQL): one edit leaves the first
-or the last ``(n - 1) // 2`` letters of an ``n``-letter term intact, two edits one of its
-thirds, so the candidates are the words of about the term's length that start like it (the
-btree on ``word``), end like it (the btree on ``reverse(word)``, migration 0006) or contain
-its middle third (the trigram index); the edit distance (``levenshtein_less_equal``, then
-an exact check here) decides. (Trigram similarity alone misses short words: ``qeuen`` and
-*queen* share one trigram in five.)
+half or the second half of a term intact (a swap of the two middle letters is a single word,
+looked up whole), two edits one of its thirds. So the candidates are the words of about the
+term's length (one index descent per length, migration 0009) that start like it, end like it
+(an index on ``reverse(word)``) or contain its middle third (the trigram index); the edit
+distance (``levenshtein_less_equal``, then an exact check here) decides. (Trigram
+similarity alone misses short words: ``qeuen`` and *queen* share one trigram in five.)
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ class Term:
     relaxed: bool = False
     # A word of the catalog is or starts with the term.
     known: bool = True
-    # Songs with a word that starts with the term: the sum over the listed completions
-    # (a lower bound when there are more), which tells a common prefix from a rare one.
+    # Songs with a word that starts with the term or is one of its corrections: the sum of
+    # the words' counts (a lower bound when the completions are too many to list), which
+    # tells a common term from a rare one.
     songs: int = 0
 
 
@@ -66,9 +67,9 @@ def allowed_typos(term: str) -> int:
     return 0
 
 
-def _pick_corrections(term: str, words: list[tuple[str, int]]) -> list[str]:
+def _pick_corrections(term: str, words: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """The words within the term's allowed edits (not the term nor its completions), nearest
-    first, then the most common."""
+    first, then the most common, with their song counts."""
     limit = allowed_typos(term)
     scored = []
     for word, songs in dict(words).items():
@@ -77,7 +78,7 @@ def _pick_corrections(term: str, words: list[tuple[str, int]]) -> list[str]:
         distance = OSA.distance(term, word, score_cutoff=limit)
         if distance <= limit:
             scored.append((distance, -songs, word))
-    return [w for _, _, w in sorted(scored)[:MAX_CORRECTIONS]]
+    return [(w, -songs) for _, songs, w in sorted(scored)[:MAX_CORRECTIONS]]
 
 
 def _word_column() -> str:
@@ -99,30 +100,41 @@ def _completion_sql(i: int, term: str) -> tuple[str, list]:
     return sql, [i, term, term + _TOP]
 
 
-def _correction_sql_pg(i: int, term: str) -> tuple[str, list]:
-    table, column = SearchWord._meta.db_table, _word_column()
+def _correction_sql_pg(i: int, term: str, middle: bool = False) -> tuple[str, list]:
+    """The typo candidates of a term: by its start and end; with ``middle``, by its middle
+    third instead (two edits, one at each end: a second look-up, only for a term that the
+    first one found nothing for, since a three-letter middle is in thousands of words)."""
+    table = SearchWord._meta.db_table
     n, k = len(term), allowed_typos(term)
-    piece = (n - 1) // 2 if k == 1 else n // 3
-    head, tail = term[:piece], term[n - piece :][::-1]
-    near = "length(word) BETWEEN %s AND %s"
+    # One edit leaves the first half or the second intact (a swap across the middle is one
+    # word, looked up whole); two edits leave the first third, the middle or the last.
+    piece = n // 2 if k == 1 else (n + 2) // 3
+    head, tail = term[:piece], term[piece if k == 1 else n - piece :][::-1]
+    lengths = list(range(max(1, n - k), n + k + 1))
+    # One index descent per length, then the range (migration 0009).
+    starts, ends = 'word COLLATE "C"', 'reverse(word) COLLATE "C"'
+    by_length = "length(word) = ANY(%s)"
     branches = [
-        f"SELECT word, songs FROM {table} WHERE {column} >= %s AND {column} < %s AND {near}",
-        f'SELECT word, songs FROM {table} WHERE reverse(word) COLLATE "C" >= %s '
-        f'AND reverse(word) COLLATE "C" < %s AND {near}',
+        f"SELECT word, songs FROM {table} WHERE {by_length} AND {starts} >= %s AND {starts} < %s",
+        f"SELECT word, songs FROM {table} WHERE {by_length} AND {ends} >= %s AND {ends} < %s",
     ]
-    args: list = [head, head + _TOP, n - k, n + k, tail, tail + _TOP, n - k, n + k]
-    middle = term[piece : n - piece]
-    if k == 2 and len(middle) >= 3:
-        branches.append(f"SELECT word, songs FROM {table} WHERE word LIKE %s AND {near}")
-        args += [f"%{middle}%", n - k, n + k]
+    args: list = [lengths, head, head + _TOP, lengths, tail, tail + _TOP]
+    if middle:
+        branches = [f"SELECT word, songs FROM {table} WHERE word LIKE %s AND {by_length}"]
+        args = [f"%{term[piece : n - piece]}%", lengths]
+    elif k == 1:
+        swapped = term[: piece - 1] + term[piece] + term[piece - 1] + term[piece + 1 :]
+        branches.append(f"SELECT word, songs FROM {table} WHERE word = %s")
+        args.append(swapped)
+    bound = 2 * k  # a swap is two edits to Levenshtein
     sql = (
-        "SELECT * FROM (SELECT %s AS i, 1 AS kind, word, songs FROM ("
-        + " UNION ".join(branches)
-        + f") AS b WHERE songs > 0 AND levenshtein_less_equal(word, %s, {2 * k}) <= {2 * k} "
-        f"ORDER BY levenshtein_less_equal(word, %s, {2 * k}), songs DESC "
-        f"LIMIT {_CANDIDATES}) AS w{i}f"
+        f"SELECT * FROM (SELECT %s AS i, 1 AS kind, word, songs FROM (SELECT word, songs, "
+        f"levenshtein_less_equal(word, %s, {bound}) AS d FROM ("
+        + " UNION ALL ".join(branches)
+        + f") AS b WHERE songs > 0) AS c WHERE d <= {bound} "
+        f"ORDER BY d, songs DESC LIMIT {_CANDIDATES}) AS w{i}f"
     )
-    return sql, [i, *args, term, term]
+    return sql, [i, term, *args]
 
 
 def _correction_sql_sqlite(i: int, term: str) -> tuple[str, list]:
@@ -159,10 +171,23 @@ def understand(words: list[str]) -> list[Term]:
                 songs[term] += count
             else:
                 candidates[term].append((word, count))
+        again = [
+            (i, t) for i, t in enumerate(unique)
+            if postgres and allowed_typos(t) == 2 and len(t) - 2 * ((len(t) + 2) // 3) >= 3
+            and not completions[t] and not _pick_corrections(t, candidates[t])
+        ]  # fmt: skip
+        if again:
+            middles = [_correction_sql_pg(i, t, middle=True) for i, t in again]
+            cursor.execute(
+                " UNION ALL ".join(m[0] for m in middles), [a for m in middles for a in m[1]]
+            )
+            for i, _, word, count in cursor.fetchall():
+                candidates[unique[i]].append((word, count))
     terms = []
     for word in words:
         found = completions[word]
-        fixes = _pick_corrections(word, candidates[word])
+        picked = _pick_corrections(word, candidates[word])
+        fixes = [w for w, _ in picked]
         expanded = found if 0 < len(found) <= MAX_COMPLETIONS else None
         terms.append(
             Term(
@@ -171,7 +196,7 @@ def understand(words: list[str]) -> list[Term]:
                 completions=expanded,
                 relaxed=not found and not fixes,
                 known=bool(found),
-                songs=songs[word],
+                songs=songs[word] + sum(n for _, n in picked),
             )
         )
     return terms
