@@ -2,14 +2,18 @@
 
 The query is normalised like the indexed text (case, accents, punctuation), split into terms,
 and each term matches as a prefix (``bohem`` finds *bohemian*). Terms of 5+ letters are also
-corrected for typos against the catalog's own vocabulary (one edit from 5 letters, two from 9,
+corrected for typos against the catalog's own vocabulary (one edit from 5 letters, two from 8,
 a swap of neighbours counting as one edit): ``bohemain rapsody`` finds *Bohemian Rhapsody*.
 How each term matches is worked out in ``catalog.vocabulary``; this module finds and ranks.
+A term that matches nothing is not required; when no song has every term of three or more,
+the songs with all but one are ranked (``SearchResult.relaxed``).
 
 Finding and ranking are separate, after the measurements in docs/search.md:
 1. *Candidates* come from indexes and are capped (``SEARCH_CANDIDATE_CAP``): on PostgreSQL a
-   full-text GIN index (prefix terms OR'd with their corrections, AND'ed across terms) plus a
-   pattern index on the title for exact and prefix title matches; SQLite scans with LIKE.
+   full-text GIN index (the INDEX_TERMS rarest terms, each its completions or prefix OR'd with
+   its corrections, AND'ed; very common prefixes and the other terms filter the rows found
+   with LIKE) plus a pattern index on the title for exact and prefix title matches; SQLite
+   scans with LIKE.
    Ranking all that a common word matches would cost 100 ms or more, a capped set a few.
 2. *Ranking* is one SQL expression for both databases (``_score_sql``), evaluated by the
    database over the candidates in the same statement, so only the page comes back: an exact
