@@ -161,3 +161,12 @@ def test_word_counts_are_kept_by_imports_and_recounted_by_the_command(db):
     call_command("refresh_search_words", stdout=None)
     counts = dict(SearchWord.objects.values_list("word", "songs"))
     assert counts["love"] == 2 and counts["you"] == 2 and counts["hate"] == 1
+
+
+def test_the_response_s_terms_are_what_the_term_serializer_documents(db):
+    from catalog.hybrid.response import _term_data
+    from catalog.serializers import TermSerializer
+
+    load(("Bohemian Rhapsody", "Queen"))
+    for term in song_search(query="bohem rhapsodx zzqqxx queen").terms:
+        assert _term_data(term) == TermSerializer(term).data
