@@ -2,14 +2,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.views.main import ORDER_VAR
 from django.db import models
-from django.db.models import Count
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils.html import format_html
 
 from catalog.admin_add import AddFromSpotifyMixin
 from catalog.enrichment.match import song_match_set_by_hand
 from catalog.models import Album, Artist, Song, SongArtist
+from catalog.search import song_search
 from catalog.services import song_artists_refresh
 
 if TYPE_CHECKING:
@@ -57,8 +60,13 @@ class SongAdmin(AddFromSpotifyMixin, admin.ModelAdmin):
     ]  # fmt: skip
     list_select_related = ["album"]
     list_filter = ["match_status", HasSpotifyIdFilter, "explicit", "release_year"]
-    search_fields = ["title", "artist_names", "album__title", "=isrc", "=spotify_id"]
-    search_help_text = "Title, artists, album; exact ISRC or Spotify id"
+    # The search box runs the catalog's own search (catalog.search: accents, prefixes, typos,
+    # ranked), plus exact ISRC and Spotify id; see get_search_results.
+    search_fields = ["title"]
+    search_help_text = (
+        "As the search API: title, artists, album (accents, typos, prefixes); or an exact "
+        "ISRC or Spotify id. Best matches first unless you sort by a column."
+    )
     readonly_fields = [
         "artist_names", "created_at", "updated_at", "spotify_link", "spotify_synced_at",
         "audio_features_synced_at",
@@ -103,6 +111,25 @@ class SongAdmin(AddFromSpotifyMixin, admin.ModelAdmin):
         ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        """The songs the search API finds for the term (its first SEARCH_CANDIDATE_CAP), in
+        its order (``search_rank``), and a song whose ISRC or Spotify id is the term."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        found = song_search(query=term[:200], limit=settings.SEARCH_CANDIDATE_CAP)
+        ids = [hit.song.id for hit in found.results]
+        rank = Case(
+            *[When(pk=pk, then=Value(i)) for i, pk in enumerate(ids)],
+            default=Value(-1),  # an exact ISRC or Spotify id comes first
+            output_field=IntegerField(),
+        )
+        exact = Q(isrc=term.upper()) | Q(spotify_id=term)
+        found_songs = queryset.filter(Q(pk__in=ids) | exact).annotate(search_rank=rank)
+        if ORDER_VAR not in request.GET:  # best first, unless a column is sorted on
+            found_songs = found_songs.order_by("search_rank", "-pk")
+        return found_songs, False
 
     @admin.display(description="Spotify", ordering="spotify_id")
     def spotify_link(self, song: Song) -> str:

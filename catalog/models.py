@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from catalog.identity import free_key, identity_key_for, provisional_key
-from catalog.normalize import normalize
+from catalog.normalize import normalize, searchable_artists
 
 
 def artist_key(name: str) -> str:
@@ -144,9 +144,9 @@ class Song(models.Model):
         self.refresh_search_fields()
         super().save(*args, **kwargs)
         # Search expands prefixes and corrects typos against the catalog's vocabulary.
-        words = {w for w in f"{self.title_norm} {self.artists_norm} {self.album_norm}".split()}
+        words = set(f"{self.title_norm} {self.artists_norm} {self.album_norm}".split())
         SearchWord.objects.bulk_create(
-            [SearchWord(word=w) for w in words if len(w) <= 100], ignore_conflicts=True
+            [SearchWord(word=w, songs=1) for w in words if len(w) <= 100], ignore_conflicts=True
         )
 
     @property
@@ -188,7 +188,7 @@ class Song(models.Model):
 
     def refresh_search_fields(self) -> None:
         self.title_norm = normalize(self.title)[:500]
-        self.artists_norm = normalize(self.artist_names)[:2000]
+        self.artists_norm = searchable_artists(self.artist_names)[:2000]
         self.album_norm = normalize(self.album_title())[:500]
         if (
             not self.identity_key
@@ -225,9 +225,13 @@ class SongArtist(models.Model):
 
 
 class SearchWord(models.Model):
-    """The distinct words of the catalog's search columns, for typo correction (pg_trgm)."""
+    """The distinct words of the catalog's search columns, for prefix completion and typo
+    correction (catalog.vocabulary), with how many songs have each: completions and
+    corrections are ranked by it. Imports count the words of the songs they create;
+    ``manage.py refresh_search_words`` recounts exactly."""
 
     word = models.CharField(max_length=100, unique=True)
+    songs = models.PositiveIntegerField(default=0, db_default=0)
 
     def __str__(self) -> str:
         return self.word

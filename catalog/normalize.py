@@ -39,3 +39,33 @@ def _normalize(text: str) -> str:
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
+# A symbol inside a name ("P!nk", "Ke$ha", "R.E.M.", "AC/DC", "will.i.am") is a word break to
+# normalize(); people type such names without the symbols, joined ("acdc", "rem", "william")
+# or with the letter the symbol stands for ("pink", "kesha").
+_SYMBOL_WORD = re.compile(r"\w+(?:[^\w\s]+\w+)+[^\w\s]*|(?:\w[.])+\w?")
+_LEET = str.maketrans({"$": "s", "!": "i", "@": "a", "+": "t", "3": "e", "0": "o"})
+
+
+def symbol_spellings(text: str | None) -> list[str]:
+    """The spellings without symbols of the words of ``text`` that symbols break up: each
+    joined, and with the letters the symbols stand for (``P!nk`` -> ``pnk``, ``pink``)."""
+    if not text:
+        return []
+    spellings: list[str] = []
+    for match in _SYMBOL_WORD.finditer(text.replace("'", "").replace("’", "")):
+        token = match.group()
+        for variant in (token, token.translate(_LEET)):
+            joined = "".join(normalize(variant).split())
+            if joined and joined not in spellings:
+                spellings.append(joined)
+    return spellings
+
+
+def searchable_artists(artist_names: str | None) -> str:
+    """The artists' search column: the normalised names, then their spellings without
+    symbols (``AC/DC`` is ``ac dc acdc``)."""
+    norm = normalize(artist_names)
+    extra = [s for s in symbol_spellings(artist_names) if s not in norm.split()]
+    return " ".join([norm, *extra]) if extra else norm

@@ -2,14 +2,18 @@
 
 The query is normalised like the indexed text (case, accents, punctuation), split into terms,
 and each term matches as a prefix (``bohem`` finds *bohemian*). Terms of 5+ letters are also
-corrected for typos against the catalog's own vocabulary (one edit from 5 letters, two from 9,
+corrected for typos against the catalog's own vocabulary (one edit from 5 letters, two from 8,
 a swap of neighbours counting as one edit): ``bohemain rapsody`` finds *Bohemian Rhapsody*.
 How each term matches is worked out in ``catalog.vocabulary``; this module finds and ranks.
+A term that matches nothing is not required; when no song has every term of three or more,
+the songs with all but one are ranked (``SearchResult.relaxed``).
 
 Finding and ranking are separate, after the measurements in docs/search.md:
 1. *Candidates* come from indexes and are capped (``SEARCH_CANDIDATE_CAP``): on PostgreSQL a
-   full-text GIN index (prefix terms OR'd with their corrections, AND'ed across terms) plus a
-   pattern index on the title for exact and prefix title matches; SQLite scans with LIKE.
+   full-text GIN index (the INDEX_TERMS rarest terms, each its completions or prefix OR'd with
+   its corrections, AND'ed; very common prefixes and the other terms filter the rows found
+   with LIKE) plus a pattern index on the title for exact and prefix title matches; SQLite
+   scans with LIKE.
    Ranking all that a common word matches would cost 100 ms or more, a capped set a few.
 2. *Ranking* is one SQL expression for both databases (``_score_sql``), evaluated by the
    database over the candidates in the same statement, so only the page comes back: an exact
@@ -32,7 +36,7 @@ from catalog.models import Album, Artist, Song, SongArtist
 from catalog.normalize import normalize
 from catalog.vocabulary import Term, corrected, understand
 
-MAX_TERMS = 8
+MAX_TERMS = 10
 # Must match the expression of the catalog_song_search_fts index (migration 0002).
 PG_DOCUMENT = (
     "to_tsvector('simple'::regconfig, encore_unaccent("
@@ -67,6 +71,8 @@ class SearchResult:
     normalized: str
     terms: list[Term]
     took_ms: float
+    # No song had every term: the results have all but one (see song_search).
+    relaxed: bool = False
 
 
 def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -91,25 +97,60 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
+# A prefix that starts words of more songs than this (and more words than we list) is
+# checked on the rows the other terms find rather than expanded in the full-text index:
+# expanding `the:*` or `por:*` unions posting lists of hundreds of thousands of songs.
+BROAD_SONGS = 5_000
+# A query whose every term is that common and the rarest still starts words of more songs
+# than this (`the`) looks at titles only, as a one- or two-letter query does.
+TITLES_ONLY = 50_000
+# The rarest terms the full-text index intersects; the others filter the rows found.
+INDEX_TERMS = 3
+
+
 def _is_broad(term: Term) -> bool:
     """A one- or two-letter prefix that starts more words than we expand: scanning the index
     for it would touch most of the catalog, so it filters candidates instead of finding them."""
     return term.prefix and term.completions is None and len(term.text) <= 2
 
 
-def _tsquery(terms: list[Term], filters: SearchFilters) -> str:
+def _broad_terms(terms: list[Term], relax_one: bool = False) -> list[Term]:
+    """The terms that filter the candidates the others find (see BROAD_SONGS), keeping at
+    least one term of three or more letters for the index; and past the INDEX_TERMS rarest
+    terms, the rest (each posting list the index reads costs, and the rarest few already
+    leave a handful of rows to check)."""
+    required = [t for t in terms if not t.relaxed]
+    broad = [t for t in required if _is_broad(t)]
+    if not relax_one:
+        ranked = sorted((t for t in required if t not in broad), key=lambda t: t.songs)
+        broad += ranked[INDEX_TERMS:]
+    common = sorted(
+        (t for t in required if t.completions is None and t not in broad and t.songs > BROAD_SONGS),
+        key=lambda t: t.songs,
+    )
+    if common and len(common) + len(broad) == len(required) and common[0].songs <= TITLES_ONLY:
+        common = common[1:]  # the least common one finds the candidates
+    return broad + common
+
+
+def _tsquery(terms: list[Term], filters: SearchFilters, *, relax_one: bool = False) -> str:
+    """Every term (a prefix, its few completions, or a correction) must match; with
+    ``relax_one``, all but one of them (the fallback when no song has every term)."""
     groups = []
+    broad = _broad_terms(terms, relax_one)
     for term in terms:
-        if _is_broad(term):
+        if term in broad or term.relaxed:
             continue
-        if not term.prefix:
-            options = [f"'{term.text}'"]
-        elif term.completions:
-            options = [f"'{w}'" for w in term.completions]
-        else:
-            options = [f"'{term.text}':*"]
+        options = [f"'{w}'" for w in term.completions] if term.completions else []
+        if term.completions is None and term.known:  # too many to list
+            options.append(f"'{term.text}':*")
         options += [f"'{c}'" for c in term.corrections]
         groups.append("(" + " | ".join(options) + ")")
+    if relax_one and len(groups) > 1:
+        groups = [
+            "(" + " | ".join("(" + " & ".join(groups[:i] + groups[i + 1 :]) + ")"
+                             for i in range(len(groups))) + ")"
+        ]  # fmt: skip
     # Artist/album filter words narrow the index scan too; the LIKE filter makes them exact.
     for value in (filters.artist, filters.album):
         groups.extend(f"'{w}':*" for w in normalize(value).split() if value)
@@ -121,12 +162,15 @@ def _tsquery(terms: list[Term], filters: SearchFilters) -> str:
 _CANDIDATE_COLUMNS = "id, popularity, title_norm, artists_norm, album_norm"
 
 
-def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, cap: int):
+def _candidates_pg(
+    normalized: str, terms: list[Term], filters: SearchFilters, cap: int, relax_one: bool = False
+):
     """Candidates from the indexes: exact and prefix titles, and full-text matches.
 
-    A broad term (see _is_broad) is checked on the rows the other terms found; a query of
-    only broad terms ("l", "lo") looks at titles that start with it, the one index that can
-    answer it cheaply.
+    A broad term (see _broad_terms: a one- or two-letter prefix, or a prefix of many songs'
+    words) is checked on the rows the other terms found; a query of only broad terms ("l",
+    "lo", "the") looks at titles that are or start with it, the one index that can answer it
+    cheaply.
     """
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
@@ -142,31 +186,47 @@ def _candidates_pg(normalized: str, terms: list[Term], filters: SearchFilters, c
             f"(SELECT {_CANDIDATE_COLUMNS} FROM {table} WHERE {condition}{where} LIMIT %s)"
         )
         args += [*values, *params, cap]
-    tsquery = _tsquery(terms, filters)
+    tsquery = _tsquery(terms, filters, relax_one=relax_one)
     if tsquery:
-        broad = [t for t in terms if _is_broad(t)]
-        document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm)"
-        broad_sql = "".join(f" AND {document} LIKE %s" for _ in broad)
+        document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm || ' ')"
+        broad_sql, broad_args = "", []
+        for term in _broad_terms(terms, relax_one):
+            options = [f"% {term.text}%", *(f"% {c} %" for c in term.corrections)]
+            broad_sql += " AND (" + " OR ".join([f"{document} LIKE %s"] * len(options)) + ")"
+            broad_args += options
         branches.append(
             f"(SELECT {_CANDIDATE_COLUMNS} FROM {table} "
             f"WHERE {PG_DOCUMENT} @@ to_tsquery('simple', %s){broad_sql}{where} LIMIT %s)"
         )
-        args += [tsquery, *(f"% {t.text}%" for t in broad), *params, cap]
+        args += [tsquery, *broad_args, *params, cap]
     return " UNION ".join(branches), args
 
 
-def _candidates_sqlite(normalized: str, terms: list[Term], filters: SearchFilters, cap: int):
-    """Candidates by a scan: every term (or a correction) starts a word somewhere."""
+def _candidates_sqlite(
+    normalized: str, terms: list[Term], filters: SearchFilters, cap: int, relax_one: bool = False
+):
+    """Candidates by a scan: every term (or a correction) starts a word somewhere (with
+    ``relax_one``, every term but one)."""
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
     document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm || ' ')"
     groups, args = [], []
+    group_args: list[list[str]] = []
     for term in terms:
+        if term.relaxed:
+            continue
         options = [f"{document} LIKE %s"] + [f"{document} LIKE %s"] * len(term.corrections)
         groups.append("(" + " OR ".join(options) + ")")
-        args.append(f"% {term.text}%" if term.prefix else f"% {term.text} %")
-        args.extend(f"% {c} %" for c in term.corrections)
-    if all(_is_broad(t) for t in terms):
+        group_args.append([f"% {term.text}%", *(f"% {c} %" for c in term.corrections)])
+    if relax_one and len(groups) > 1:
+        groups, group_args = (
+            ["(" + " OR ".join("(" + " AND ".join(groups[:i] + groups[i + 1 :]) + ")"
+                               for i in range(len(groups))) + ")"],
+            [[a for i in range(len(groups)) for j, g in enumerate(group_args) if j != i
+              for a in g]],
+        )  # fmt: skip
+    args = [a for g in group_args for a in g]
+    if not groups or all(_is_broad(t) for t in terms):
         # As on PostgreSQL: a query of one- and two-letter prefixes only looks at titles.
         groups, args = ["FALSE"], []
     fixed = corrected(terms)
@@ -201,6 +261,8 @@ def _score_sql(normalized: str, terms: list[Term]) -> tuple[str, list[Any]]:
     title_hits: list[str] = []
     hit_params: list[Any] = []  # the title-hit terms come after every score term
     for term in terms:
+        if term.relaxed:
+            continue
         whole, start = f"% {term.text} %", f"% {term.text}%"
         fixes = [f"% {c} %" for c in term.corrections]
 
@@ -233,28 +295,22 @@ def _score_sql(normalized: str, terms: list[Term]) -> tuple[str, list[Any]]:
     return " + ".join(parts[:-2]) + " " + " ".join(parts[-2:]), params + hit_params
 
 
-def song_search(
-    *, query: str, filters: SearchFilters | None = None, limit: int = 20, offset: int = 0
-) -> SearchResult:
-    """Rank songs for a search-box query. See the module docstring for how."""
-    started = time.perf_counter()
-    filters = filters or SearchFilters()
-    cap = settings.SEARCH_CANDIDATE_CAP
-    normalized = normalize(query)
-    words = normalized.split()[:MAX_TERMS]
-    normalized = " ".join(words)
-    if not words:
-        return SearchResult([], 0, True, normalized, [], 0.0)
-    terms = understand(words)
+def _required_words(words: list[str]) -> list[str]:
+    """At most MAX_TERMS of the query's words, in order: past that the shortest are left out
+    (articles, not the artist's name at the end of a long query)."""
+    if len(words) <= MAX_TERMS:
+        return words
+    keep = sorted(range(len(words)), key=lambda i: (-len(words[i]), i))[:MAX_TERMS]
+    return [words[i] for i in sorted(keep)]
 
-    if connection.vendor == "postgresql":
-        candidates, candidate_args = _candidates_pg(normalized, terms, filters, cap)
-    else:
-        candidates, candidate_args = _candidates_sqlite(normalized, terms, filters, cap)
+
+def _page(normalized, terms, filters, cap, limit, offset, relax_one=False):
+    """One statement: candidates from the indexes, scored and ordered by the database, and
+    only the page comes back, with what a result shows (album, ordered artists) and the
+    candidate count. Returns (songs, total)."""
+    find = _candidates_pg if connection.vendor == "postgresql" else _candidates_sqlite
+    candidates, candidate_args = find(normalized, terms, filters, cap, relax_one)
     score, score_args = _score_sql(normalized, terms)
-    # One statement: candidates from the indexes, scored and ordered by the database, and
-    # only the page comes back, with what a result shows (album, ordered artists) and the
-    # candidate count.
     page_sql = (
         f"WITH c AS ({candidates}), "
         f"d AS (SELECT id, popularity, title_norm AS t, ' ' || title_norm || ' ' AS pt, "
@@ -266,16 +322,40 @@ def song_search(
     )
     songs = list(Song.objects.raw(page_sql, [*candidate_args, *score_args, limit, offset]))
     if songs:
-        total = songs[0].search_total
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM ({candidates}) AS c", candidate_args)
-            total = cursor.fetchone()[0]
+        return songs, songs[0].search_total
+    if not offset:
+        return songs, 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({candidates}) AS c", candidate_args)
+        return songs, cursor.fetchone()[0]
+
+
+def song_search(
+    *, query: str, filters: SearchFilters | None = None, limit: int = 20, offset: int = 0
+) -> SearchResult:
+    """Rank songs for a search-box query. See the module docstring for how."""
+    started = time.perf_counter()
+    filters = filters or SearchFilters()
+    cap = settings.SEARCH_CANDIDATE_CAP
+    normalized = normalize(query)
+    words = _required_words(normalized.split())
+    if not words:
+        return SearchResult([], 0, True, normalized, [], 0.0)
+    terms = understand(words)
+    songs, total = _page(normalized, terms, filters, cap, limit, offset)
+    required = [t for t in terms if not t.relaxed and not _is_broad(t)]
+    relaxed = False
+    if not total and len(required) > 2:
+        # No song has every term: the songs with all but one, ranked by what they match (from
+        # three terms: with two, "all but one" is any song of either word, thousands of rows
+        # to union for a list that means little).
+        songs, total = _page(normalized, terms, filters, cap, limit, offset, relax_one=True)
+        relaxed = True
     results = [ScoredSong(_with_album_and_artists(song), round(float(song.search_score), 3))
                for song in songs]  # fmt: skip
     took_ms = round((time.perf_counter() - started) * 1000, 2)
     # Each index branch stops at the cap; under it, every match was counted.
-    return SearchResult(results, total, total < cap, normalized, terms, took_ms)
+    return SearchResult(results, total, total < cap, normalized, terms, took_ms, relaxed)
 
 
 def _page_select() -> str:

@@ -235,12 +235,33 @@ class SongListInputSerializer(SongFilterSerializer):
 
 class TermSerializer(serializers.Serializer):
     term = serializers.CharField(source="text")
-    corrections = serializers.ListField(child=serializers.CharField())
+    corrections = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Words within the term's typo allowance that it was widened to, nearest and "
+        "most common first",
+    )
+    completions = serializers.SerializerMethodField(
+        help_text="The catalog's words the term was completed to, most common first (at most "
+        "10 shown); null when there are too many to list (every word starting with it matches)"
+    )
+    relaxed = serializers.BooleanField(
+        help_text="Nothing in the catalog starts with the term or is near it: not required"
+    )
+
+    def get_completions(self, term) -> list[str] | None:
+        return None if term.completions is None else term.completions[:10]
 
 
 class QueryUnderstoodSerializer(serializers.Serializer):
     q = serializers.CharField()
     normalized = serializers.CharField()
+    corrected = serializers.CharField(
+        help_text="The query with each word the catalog does not know replaced by its best "
+        "correction"
+    )
+    relaxed = serializers.BooleanField(
+        help_text="No song had every term: the results have all terms but one"
+    )
     terms = TermSerializer(many=True)
     filters = serializers.DictField()
 

@@ -89,8 +89,10 @@ class SongViewSet(viewsets.ReadOnlyModelViewSet):
         summary="Search songs",
         description=(
             "Ranks songs by relevance over title, artist names and album. Case and accent "
-            "insensitive, prefix matching as you type, typo tolerant (one edit in words of 5+ "
-            "letters, two in 9+), word order free; an exact title ranks first. With "
+            "insensitive, every word a prefix as you type, typo tolerant (one edit in words of "
+            "5+ letters, two from 8, real words too), names with symbols found without them "
+            "(`acdc`, `pink`), word order free, a word matching nothing left out; an exact "
+            "title ranks first. `query` shows what was understood. With "
             "`spotify=auto|always` Spotify's results join the first page, merged and "
             "deduplicated by recording; `sources` says what each source did, and Spotify "
             "failing never fails the request (docs/search.md, Hybrid search)."

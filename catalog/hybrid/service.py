@@ -80,7 +80,9 @@ class HybridResult:
     @property
     def has_more(self) -> bool:
         shown = sum(1 for h in self.hits if h.source == "local")
-        return self.offset + shown < self.local.total or not self.local.total_is_exact
+        more = self.offset + shown < self.local.total or not self.local.total_is_exact
+        # The next page must be one the API serves: offsets go SEARCH_CANDIDATE_CAP deep.
+        return more and self.offset + self.limit <= settings.SEARCH_CANDIDATE_CAP
 
 
 def default_mode() -> str:

@@ -8,6 +8,7 @@ writer (one COPY, then set-based statements) or the SQLite writer (VALUES lists)
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import psycopg.errors
@@ -104,16 +105,18 @@ def _upsert_batch(
             write_sqlite(by_key, lines, ctx, result)
         result.unchanged += len(by_key) - result.created - result.updated
         if words:
+            # A new word counts the songs of its first batch (a sample of how common it is;
+            # manage.py refresh_search_words recounts over the catalog).
             SearchWord.objects.bulk_create(
-                [SearchWord(word=w) for w in words], ignore_conflicts=True
+                [SearchWord(word=w, songs=n) for w, n in words.items()], ignore_conflicts=True
             )
-    return result, words
+    return result, set(words)
 
 
-def _new_words(search_texts: Iterable[tuple[str, ...]], ctx: UpsertContext) -> set[str]:
-    """Words of the songs' search columns that this import has not written yet."""
-    words: set[str] = set()
+def _new_words(search_texts: Iterable[tuple[str, ...]], ctx: UpsertContext) -> Counter[str]:
+    """Words of the songs' search columns that this import has not written yet, each with
+    the number of the batch's songs that have it."""
+    words: Counter[str] = Counter()
     for texts in search_texts:
-        for text in texts:
-            words.update(text.split())
-    return {w for w in words - ctx.words_seen if len(w) <= 100}
+        words.update(set(" ".join(texts).split()))
+    return Counter({w: n for w, n in words.items() if w not in ctx.words_seen and len(w) <= 100})

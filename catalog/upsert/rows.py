@@ -14,7 +14,7 @@ from typing import Any
 
 from catalog.identity import meta_key
 from catalog.models import Album, artist_key
-from catalog.normalize import normalize
+from catalog.normalize import normalize, searchable_artists
 from catalog.records import SongRecord
 
 AlbumRef = tuple[str, str, str]  # an album's key, title and main artist
@@ -46,7 +46,7 @@ def prepare(record: SongRecord, *, copy_text: bool, album: Any = _OWN_ALBUM) -> 
     title_norm, main_artist_norm = normalize(record.title), normalize(record.main_artist)
     album_norm = normalize(record.album)
     artist_names = ", ".join(record.artists)[:2000]
-    artists_norm = normalize(artist_names)[:2000]
+    artists_norm = searchable_artists(artist_names)[:2000]
     fallback = meta_key(title_norm, main_artist_norm, album_norm)
     if album is _OWN_ALBUM:
         album = None

@@ -15,7 +15,13 @@ def test_search_endpoint_shape(api_client, demo_catalog):
     assert body["results"][0]["song"]["artists"][0]["name"] == "Queen"
     assert body["results"][0]["score"] > 0
     assert body["query"]["normalized"] == "bohemain rapsody"
-    assert body["query"]["terms"][0] == {"term": "bohemain", "corrections": ["bohemian"]}
+    assert body["query"]["terms"][0] == {
+        "term": "bohemain",
+        "corrections": ["bohemian"],
+        "completions": None,
+        "relaxed": False,
+    }
+    assert body["query"]["corrected"] == "bohemian rhapsody"
     assert body["total"] == 1 and body["total_is_exact"] is True and body["has_more"] is False
     assert body["limit"] == 3 and body["offset"] == 0 and body["took_ms"] >= 0
 

@@ -128,10 +128,17 @@ def test_postgres_search_uses_the_indexes(demo_catalog):
             'AND word COLLATE "C" < \'boh\U0010ffff\' ORDER BY word COLLATE "C" LIMIT 51'
         )
         range_plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            "EXPLAIN SELECT word FROM catalog_searchword WHERE length(word) = ANY('{7,8,9}') "
+            "AND reverse(word) COLLATE \"C\" >= 'nia' "
+            "AND reverse(word) COLLATE \"C\" < 'nia\U0010ffff'"
+        )
+        suffix_plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "catalog_searchword_len_reverse" in suffix_plan
     assert "catalog_song_search_fts" in fts_plan
     assert "catalog_song_title_norm_prefix" in title_plan
     assert "catalog_searchword_trgm" in word_plan
-    assert "catalog_searchword_word_c" in range_plan
+    assert "catalog_searchword_word_cov" in range_plan
 
 
 def test_a_song_saved_one_by_one_is_found_by_prefix_and_typo(db):
