@@ -20,6 +20,8 @@ def setup_django(database: str) -> None:
     os.environ["DATABASE_URL"] = f"{base}/{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     os.environ["DEBUG"] = "false"
+    # Production-like DEBUG off needs a key of its own (the development default is refused).
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret-" + "x" * 40)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}"')

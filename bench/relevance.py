@@ -286,6 +286,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{args.database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     os.environ["DEBUG"] = "false"
+    # Production-like DEBUG off needs a key of its own (the development default is refused).
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret-" + "x" * 40)
     import django
 
     django.setup()
