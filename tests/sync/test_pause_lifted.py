@@ -57,9 +57,9 @@ def test_spotify_unpause_runs_the_paused_jobs_now(probe_kind, capsys):  # noqa: 
 
 
 def test_only_jobs_waiting_out_a_pause_are_made_due(
-    probe_kind,
+    probe_kind,  # noqa: F811
     fast_retries,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     # The messages are recorded, not run: the eager run would start the kind's next job too
     sent: list[int] = []
