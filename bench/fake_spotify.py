@@ -24,6 +24,16 @@ It answers like Spotify in late 2026 (docs/spotify-api.md):
   gets 429 with ``Retry-After`` and the QUOTA_EXCEEDED body (429s are not counted in the
   window, as they cost Spotify nothing).
 
+Fault modes (the fault tests in ``tests/proof/test_spotify_faults.py``), on Web API GETs only
+(token requests are answered normally), each changeable while the server runs:
+
+- ``latency_s``: every GET waits this long before it is answered (a slow Spotify).
+- ``error_rate``: this fraction of the authorized GETs answers ``error_status`` (503) with
+  Spotify's error body; drawn from ``random.Random(seed)`` in the order requests arrive, so a
+  client making its calls one after another meets the same failures on every run.
+- ``storm_retry_after``: when set, every authorized GET answers 429 with this
+  ``Retry-After`` (seconds) and the RATE_LIMITED body: a 429 storm. ``None`` ends it.
+
 Counters: ``calls`` (a Counter keyed like the client's endpoint labels: "GET /search",
 "GET /tracks/{id}", "GET /tracks", "GET /audio-features", "POST /api/token"), ``statuses``
 (keyed "GET /search 200"), ``rate_limited`` (429s sent). ``reset_counters()`` zeroes them.
@@ -33,6 +43,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import secrets
 import threading
 import time
@@ -109,6 +120,10 @@ class FakeSpotify:
         window_s: float = 30.0,
         port: int = 0,
         latency_s: float = 0.0,
+        error_rate: float = 0.0,
+        error_status: int = 503,
+        seed: int = 0,
+        storm_retry_after: int | None = None,
     ) -> None:
         if mode not in SEARCH_MAX:
             raise ValueError("mode must be 'development' or 'extended'")
@@ -116,6 +131,10 @@ class FakeSpotify:
         self.mode = mode
         self.window = RollingWindow(limit, window_s)
         self.latency_s = latency_s
+        self.error_rate = error_rate
+        self.error_status = error_status
+        self.storm_retry_after = storm_retry_after
+        self._rng = random.Random(seed)
         self._port = port
         self._tokens: set[str] = set()
         self._accounts: dict[str, FakeAccount] = {}  # user access token -> account
@@ -177,6 +196,19 @@ class FakeSpotify:
             self.statuses[f"{endpoint} {status}"] += 1
             if status == 429:
                 self.rate_limited += 1
+
+    def fault(self) -> tuple[int, Any, dict[str, str]] | None:
+        """The fault this authorized GET meets, as (status, body, headers), or None."""
+        storm = self.storm_retry_after
+        if storm is not None:
+            body = error(429, "API rate limit exceeded", "RATE_LIMITED")
+            return 429, body, {"Retry-After": str(storm)}
+        if self.error_rate > 0:
+            with self._lock:
+                draw = self._rng.random()
+            if draw < self.error_rate:
+                return self.error_status, error(self.error_status, "Service unavailable"), {}
+        return None
 
     def issue_token(self) -> dict[str, Any]:
         token = secrets.token_urlsafe(24)
@@ -324,6 +356,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not fake.authorized(self.headers.get("Authorization")):
             fake._count(label, 401)
             self._send(401, error(401, "Invalid access token"))
+            return
+        fault = fake.fault()
+        if fault is not None:
+            status, body, headers = fault
+            fake._count(label, status)
+            self._send(status, body, headers)
             return
         wait = fake.window.admit()
         if wait:

@@ -49,8 +49,12 @@ SYNC_IMPORT_DIR = f"{MEDIA_ROOT}/imports"
 TOKEN_ENCRYPTION_KEYS = ["p4eb6r7pEQWm0nIXnCxtrJ6S0CMbQ6jpJHlDOjKNk0Y="]
 SPOTIFY_CLIENT_ID = "test-client-id"
 SPOTIFY_CLIENT_SECRET = "test-client-secret"
-SPOTIFY_API_URL = "https://api.spotify.test/v1/"
-SPOTIFY_ACCOUNTS_URL = "https://accounts.spotify.test/"
+# A test's own worker process is pointed at bench's fake Spotify through these two
+# (tests/proof/test_spotify_faults.py); every other test mocks these hosts with ``responses``.
+SPOTIFY_API_URL = env("ENCORE_TEST_SPOTIFY_API_URL", default="https://api.spotify.test/v1/")
+SPOTIFY_ACCOUNTS_URL = env(
+    "ENCORE_TEST_SPOTIFY_ACCOUNTS_URL", default="https://accounts.spotify.test/"
+)
 LOG_FORMAT = "text"
 # Searches stay local unless a test asks for Spotify (spotify=auto|always, or this setting):
 # the suite's searches must not depend on a Spotify answer.

@@ -1,4 +1,5 @@
-"""Fixtures of the fault tests: a throwaway Redis, and Encore pointed at it."""
+"""Fixtures of the fault tests: a throwaway Redis, and Encore pointed at it; bench's fake
+Spotify, and Encore pointed at it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 
 import pytest
 
+from bench.enrich import catalog
+from bench.fake_spotify import FakeSpotify
 from tests.proof.services import ThrowawayRedis
+from tests.proof.spotify import SONGS, check_fault_bodies, forget_spotify_state
 
 
 @pytest.fixture
@@ -52,3 +56,25 @@ def on_redis(settings: Any, redis_server: ThrowawayRedis) -> Iterator[ThrowawayR
         use_broker(*saved)
         metrics_reset_store()
         cache_failure_reset()
+
+
+@pytest.fixture
+def fake_spotify(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSpotify]:
+    """The fake on a free port, serving a small catalog's tracks; the budget raised so that
+    what a test sees is the fault, not Encore's own limiter; the client's backoff between
+    retries shortened (it still sleeps: the code path is the production one)."""
+    from spotify_integration.client import http as spotify_http
+
+    tracks, _ = catalog(SONGS)
+    fake = FakeSpotify(tracks=tracks, seed=14)
+    check_fault_bodies(fake)
+    settings.SPOTIFY_API_URL, settings.SPOTIFY_ACCOUNTS_URL = fake.start()
+    settings.SPOTIFY_RATE_LIMIT_CALLS = 10_000
+    settings.SYNC_RETRY_BASE_DELAY = 0  # a transient failure's retry is due at once
+    monkeypatch.setattr(spotify_http, "RETRY_BACKOFF_SECONDS", 0.01)
+    forget_spotify_state()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+        forget_spotify_state()

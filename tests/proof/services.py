@@ -97,13 +97,17 @@ class ThrowawayRedis:
         self.process = None
 
 
-def start_celery_worker(*, broker_url: str, database: str, log: Path) -> subprocess.Popen[bytes]:
-    """A real Celery worker process (solo pool) on ``broker_url`` and the test database."""
+def start_celery_worker(
+    *, broker_url: str, database: str, log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker process (solo pool) on ``broker_url`` and the test database;
+    ``extra_env`` adds variables (the test settings read a few, e.g. the Spotify URLs)."""
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
         REDIS_URL=broker_url,
+        **(extra_env or {}),
     )
     celery = Path(sys.executable).with_name("celery")
     with log.open("ab") as out:
