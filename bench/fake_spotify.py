@@ -147,6 +147,11 @@ class FakeSpotify:
 
     # -- lifecycle --
 
+    def reseed(self, seed: int) -> None:
+        """Draw the ``error_rate`` failures from ``random.Random(seed)`` from now on."""
+        with self._lock:
+            self._rng = random.Random(seed)
+
     def start(self) -> tuple[str, str]:
         """Serve in a thread; returns (SPOTIFY_API_URL, SPOTIFY_ACCOUNTS_URL)."""
         server = ThreadingHTTPServer(("127.0.0.1", self._port), _Handler)

@@ -51,6 +51,12 @@ def pause_limit() -> int:
     return int(getattr(settings, "SYNC_PAUSE_LIMIT", 20))
 
 
+def progress_retry_limit() -> int:
+    """Transient failures of attempts that committed progress first, per job (they use none of
+    the kind's attempts: a long job on a flaky Spotify goes on from where it got to)."""
+    return int(getattr(settings, "SYNC_PROGRESS_RETRY_LIMIT", 20))
+
+
 def requeue_limit() -> int:
     return int(getattr(settings, "SYNC_REQUEUE_LIMIT", 3))
 

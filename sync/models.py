@@ -183,6 +183,9 @@ class SyncJobAttempt(models.Model):
     celery_task_id = models.CharField(max_length=255, blank=True, default="")
     worker = models.CharField(max_length=255, blank=True, default="")
     retry_in_seconds = models.FloatField(null=True, blank=True)
+    # The attempt committed at least one batch (a checkpoint) before it failed: a transient
+    # failure after progress does not count against the kind's attempts (SYNC_PROGRESS_RETRY_LIMIT).
+    progressed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["job", "number"]

@@ -21,6 +21,9 @@ SPOTIFY_INTERACTIVE_RESERVE = env.float("SPOTIFY_INTERACTIVE_RESERVE", default=0
 SPOTIFY_BACKGROUND_WAIT = env.float("SPOTIFY_BACKGROUND_WAIT", default=120.0)
 # Rate-limit pauses (Spotify 429s) one job may wait out; they use none of its attempts.
 SYNC_PAUSE_LIMIT = env.int("SYNC_PAUSE_LIMIT", default=20)
+# Transient failures (a 5xx, a timeout) of attempts that committed a batch first use none of
+# the kind's attempts either: the job goes on from its progress; this caps them per job.
+SYNC_PROGRESS_RETRY_LIMIT = env.int("SYNC_PROGRESS_RETRY_LIMIT", default=20)
 # /metrics: a bearer token and/or client IPs or networks allowed; neither: signed-in staff only.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])

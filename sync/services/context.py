@@ -53,6 +53,7 @@ class JobContext:
         self.done: int = job.progress_done
         self.failed: int = job.progress_failed
         self.stop_reason: str | None = None  # "cancelled" or "lost" once checkpoint said stop
+        self.checkpoints: int = 0  # batches this attempt committed and recorded
         self._spotify_calls: int = job.spotify_calls
         self._spotify_calls_saved: int = job.spotify_calls
         self._listener = listener
@@ -119,10 +120,12 @@ class JobContext:
         now = timezone.now()
         fields = self._progress_fields(now)
         if self._ours().filter(cancel_requested_at__isnull=True).update(**fields):
+            self.checkpoints += 1
             self._saved()
             self._notify()
             return True
         if self._ours().update(**fields):
+            self.checkpoints += 1
             self._saved()
             self.stop_reason = "cancelled"
             self._notify()

@@ -228,6 +228,7 @@ def _attempt_end(
     error_message: str = "",
     retry_in: float | None = None,
     metric_outcome: str | None = None,
+    progressed: bool = False,
 ) -> None:
     now = timezone.now()
     SyncJobAttempt.objects.filter(pk=attempt.pk).update(
@@ -236,6 +237,7 @@ def _attempt_end(
         error_code=error_code,
         error_message=error_message[:MESSAGE_MAX],
         retry_in_seconds=retry_in,
+        progressed=progressed,
     )
     metrics.record_job(
         kind=attempt.job.kind,
@@ -256,18 +258,26 @@ def _attempt_failed(
     with contextlib.suppress(UnknownJobKind):
         kind_max = get_kind(job.kind).max_attempts
     retry, delay, paused = False, 0.0, is_pause(exc)
+    progressed = False
     if is_transient(exc):
         # Pauses are not failed attempts: only the others count against the kind's maximum.
-        pauses = SyncJobAttempt.objects.filter(
-            job_id=job.pk, outcome=AttemptOutcome.RETRYING, error_code__in=pause_codes()
-        ).count()
+        retried = SyncJobAttempt.objects.filter(job_id=job.pk, outcome=AttemptOutcome.RETRYING)
+        pauses = retried.filter(error_code__in=pause_codes()).count()
         if paused:
             retry = pauses < conf.pause_limit()
             delay = pause_delay(pause_number=pauses + 1, retry_after=getattr(exc, "retry_after", 1))
         else:
-            failures = attempt.number - pauses
-            retry = failures < kind_max
-            delay = retry_delay(attempt=failures, retry_after=getattr(exc, "retry_after", None))
+            # Nor are transient failures after the attempt committed progress: a long job on
+            # a flaky Spotify goes on from where it got to (SYNC_PROGRESS_RETRY_LIMIT caps them).
+            progressed = ctx.checkpoints > 0
+            progressing = int(progressed) + (
+                retried.filter(progressed=True).exclude(error_code__in=pause_codes()).count()
+            )
+            failures = attempt.number - pauses - progressing
+            retry = failures < kind_max and progressing <= conf.progress_retry_limit()
+            delay = retry_delay(
+                attempt=max(1, failures), retry_after=getattr(exc, "retry_after", None)
+            )
     if retry:
         with transaction.atomic():
             ours = ctx.release_for_retry(
@@ -282,6 +292,7 @@ def _attempt_failed(
                 error_message=message,
                 retry_in=delay if ours else None,
                 metric_outcome="paused" if paused and ours else None,
+                progressed=progressed,
             )
         if not ours:
             return RunOutcome(job_id=job.pk, claimed=True, status=None)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count
 
+from bench.fake_library import FakeAccount
 from catalog.models import Song, SongMatch
 from library.models import Play, Playlist, PlaylistItem
 from spotify_integration.ratelimit import spotify_paused_for
@@ -137,6 +138,28 @@ def test_spotify_failing_30_percent_every_item_done_once_no_job_failed(fake_spot
     # Both layers of retries were used: the client's (a 503 then a 200) and, where a call
     # failed 3 times in a row, the job's (with seed 14: the playlists sync's first attempt)
     assert retried >= 1
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.django_db
+def test_a_large_library_on_a_flaky_spotify_is_synced_whole(fake_spotify, seed):
+    """100 playlists at 30 % 5xx: some attempts meet a call that fails three times in a row,
+    but each one commits playlists first, so the job goes on from there instead of running out
+    of its kind's three attempts (before SYNC_PROGRESS_RETRY_LIMIT: 3 seeds of 5 failed)."""
+    fake_spotify.error_rate = 0.3
+    fake_spotify.reseed(seed)
+    account = FakeAccount(user_id=f"big-{seed}")
+    for n in range(100):
+        account.add_playlist(n, items=2)
+    connection = connect(fake_spotify, account)
+
+    job_id = _create("user_playlists_sync", user=connection.user)
+    job, _ = drive(job_id, runs=40)
+
+    assert job.status == JobStatus.SUCCEEDED, (job.error_code, job.error_message, _outcomes(job_id))
+    assert all(outcome != AttemptOutcome.FAILED for outcome, _ in _outcomes(job_id))
+    assert Playlist.objects.filter(connection=connection).count() == 100
+    assert PlaylistItem.objects.filter(playlist__connection=connection).count() == 200
 
 
 def _paused(job_id: int) -> bool:

@@ -144,3 +144,54 @@ def test_cancel_running_job_stops_at_the_next_batch_boundary(probe_kind):
     assert (job.progress_done, job.progress_total) == (20, 50)
     assert job.result == {"done": 20}
     assert job.attempt_records.get().outcome == AttemptOutcome.CANCELLED
+
+
+def _batch_then_transient(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Commits one more batch each attempt, then meets a 5xx, until ``params["batches"]``."""
+    done = ctx.done + 1
+    if not ctx.checkpoint(done=done, total=params["batches"]):
+        return {"stopped": True}
+    if done < params["batches"]:
+        raise probe.TransientJobError("upstream answered 503")
+    return {"done": done}
+
+
+def _transient_at_once(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    raise probe.TransientJobError("upstream answered 503")
+
+
+@pytest.mark.parametrize("limit", [20, 3])
+def test_transient_failures_after_progress_use_none_of_the_kinds_attempts(
+    fast_retries, settings, limit
+):
+    # A long job on a flaky Spotify: every attempt commits a batch, then meets a 5xx.
+    settings.SYNC_PROGRESS_RETRY_LIMIT = limit
+    kind = dataclasses.replace(probe.PROBE, name="flaky_long", run=_batch_then_transient)
+    with registered(kind):
+        job = create(kind="flaky_long", params={"batches": 6})
+        for _ in range(10):
+            if job_run(job_id=job.pk, schedule_retry=False).status != JobStatus.PENDING:
+                break
+            SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+    job.refresh_from_db()
+    if limit == 20:
+        # 6 attempts, each a step further, though the kind allows 3 failed ones.
+        assert (job.status, job.attempts, job.progress_done) == (JobStatus.SUCCEEDED, 6, 6)
+        progressed = job.attempt_records.order_by("number").values_list("progressed", flat=True)
+        assert list(progressed) == [True, True, True, True, True, False]
+    else:
+        # The cap: the 4th progressing failure ends the job.
+        assert (job.status, job.attempts, job.error_code) == (JobStatus.FAILED, 4, "transient")
+
+
+def test_transient_failures_without_progress_still_use_the_kinds_attempts(fast_retries):
+    kind = dataclasses.replace(probe.PROBE, name="flaky_stuck", run=_transient_at_once)
+    with registered(kind):
+        job = create(kind="flaky_stuck", params={})
+        for _ in range(10):
+            if job_run(job_id=job.pk, schedule_retry=False).status != JobStatus.PENDING:
+                break
+            SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.FAILED, probe.PROBE.max_attempts)
+    assert not job.attempt_records.filter(progressed=True).exists()
