@@ -46,7 +46,13 @@ PLAYS_LOCK_NAMESPACE = 12_0001
 
 
 def _lock_connection_plays(connection_id: int) -> None:
-    """Hold the connection's plays lock until the surrounding transaction ends."""
+    """Hold the connection's plays lock until the surrounding transaction ends.
+
+    PostgreSQL only: SQLite (the embedded default) lets one transaction write at a time, and
+    its transactions take the write lock when they begin (IMMEDIATE), so they never overlap.
+    """
+    if db_connection.vendor != "postgresql":
+        return
     with db_connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, %s)",
