@@ -69,17 +69,6 @@ def sync_state_of(connection: SpotifyConnection) -> LibrarySyncState | None:
     return LibrarySyncState.objects.filter(connection=connection).first()
 
 
-def last_runs(connection: SpotifyConnection) -> dict[str, SyncJob | None]:
-    """The newest job of each library kind for the connection's user (``None``: never ran)."""
-    key = target_key_for(connection.user_id)
-    runs: dict[str, SyncJob | None] = {}
-    for kind in LIBRARY_KINDS:
-        runs[kind] = (
-            SyncJob.objects.filter(kind=kind, target_key=key).order_by("-created_at", "-id").first()
-        )
-    return runs
-
-
 def active_jobs(connection: SpotifyConnection) -> QuerySet[SyncJob]:
     """The connection's pending or running library jobs."""
     return SyncJob.objects.filter(
