@@ -230,13 +230,13 @@ class LibraryConnectionAdmin(SpotifyConnectionAdmin):
         for connection in queryset.select_related("user"):
             name = connection.display_name or connection.account_id or f"#{connection.pk}"
             try:
-                jobs = request_sync(
+                requests = request_sync(
                     connection, what, triggered_by=_staff(request), trigger=JobTrigger.ADMIN
                 )
             except ApplicationError as exc:
                 self.message_user(request, f"{name}: not synced: {exc.message}", messages.WARNING)
                 continue
-            said = ", ".join(f"job #{job.pk} ({job.status})" for job in jobs)
+            said = ", ".join(f"job #{r.job.pk} ({r.job.status})" for r in requests)
             self.message_user(request, f"{name}: {what} sync {said}.", messages.SUCCESS)
 
     @admin.action(description="Sync plays now", permissions=["sync"])

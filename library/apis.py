@@ -224,10 +224,10 @@ class MySyncApi(_MeApi):
         params.is_valid(raise_exception=True)
         what = params.validated_data["what"]
         connection = _connection(request)
-        running_before = set(selectors.active_jobs(connection).values_list("pk", flat=True))
-        jobs = request_sync(connection, what, triggered_by=cast(AbstractBaseUser, request.user))
+        requests = request_sync(connection, what, triggered_by=cast(AbstractBaseUser, request.user))
         data = SyncRequestOutputSerializer(
-            {"jobs": jobs}, context={"already_running": running_before}
+            {"jobs": [r.job for r in requests]},
+            context={"already_running": {r.job.pk for r in requests if r.already_active}},
         ).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 

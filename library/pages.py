@@ -142,13 +142,12 @@ def spotify_page_sync(request: HttpRequest) -> HttpResponse:
     if connection is None:
         return _back()
     what = form.validated_data["what"]
-    running_before = set(selectors.active_jobs(connection).values_list("pk", flat=True))
     try:
-        jobs = request_sync(connection, what, triggered_by=_signed_in(request))
+        requests = request_sync(connection, what, triggered_by=_signed_in(request))
     except ApplicationError as exc:
         messages.error(request, f"Not synced: {exc.message}")
         return _back()
-    if all(job.pk in running_before for job in jobs):
+    if all(r.already_active for r in requests):
         messages.info(request, f"A sync of your {WHAT_SAID[what]} is already running.")
     else:
         messages.success(

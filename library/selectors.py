@@ -69,15 +69,6 @@ def sync_state_of(connection: SpotifyConnection) -> LibrarySyncState | None:
     return LibrarySyncState.objects.filter(connection=connection).first()
 
 
-def active_jobs(connection: SpotifyConnection) -> QuerySet[SyncJob]:
-    """The connection's pending or running library jobs."""
-    return SyncJob.objects.filter(
-        kind__in=LIBRARY_KINDS,
-        target_key=target_key_for(connection.user_id),
-        status__in=("pending", "running"),
-    )
-
-
 # --- For the web part (API, page, admin) ---------------------------------------------------
 
 

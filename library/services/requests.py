@@ -9,8 +9,8 @@ from library.exceptions import LibrarySyncUnavailable, UnknownSyncKind
 from library.selectors import PLAYLISTS_KIND, PLAYS_KIND
 from spotify_integration.models import SpotifyConnection
 from spotify_integration.permissions import connection_require_scopes
-from sync.models import JobTrigger, SyncJob
-from sync.services.jobs import job_create
+from sync.models import JobTrigger
+from sync.services.jobs import JobRequest, job_create
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -36,15 +36,16 @@ def request_sync(
     *,
     triggered_by: AbstractBaseUser | None = None,
     trigger: str = JobTrigger.API,
-) -> list[SyncJob]:
-    """Start the plays sync, the playlists sync or both for ``connection``; returns the jobs.
+) -> list[JobRequest]:
+    """Start the plays sync, the playlists sync or both for ``connection``; returns each
+    kind's job request (the job, and whether it was already active).
 
-    A kind already pending or running for the connection is returned as it is (the job
-    framework's one-active-job-per-kind-and-target rule, enforced by the database), so
-    repeating the request is harmless. Raises ``UnknownSyncKind`` (400, field ``what``),
-    ``SpotifyMissingScopes`` (403 ``spotify_scope_missing``: the job could only fail at
-    Spotify) and ``LibrarySyncUnavailable`` (409, with ``reason`` needs_reauth | expired |
-    profile_pending | paused).
+    A kind already pending or running for the connection is returned as it is, with
+    ``created`` false (the job framework's one-active-job-per-kind-and-target rule, enforced
+    by the database), so repeating the request is harmless. Raises ``UnknownSyncKind`` (400,
+    field ``what``), ``SpotifyMissingScopes`` (403 ``spotify_scope_missing``: the job could
+    only fail at Spotify) and ``LibrarySyncUnavailable`` (409, with ``reason`` needs_reauth |
+    expired | profile_pending | paused).
     ``trigger`` is the job's trigger (api by default; the admin passes ``admin``).
     """
     kinds = KINDS_FOR.get(what) if isinstance(what, str) else None
@@ -65,6 +66,6 @@ def request_sync(
             trigger=trigger,
             triggered_by=triggered_by,  # type: ignore[arg-type]
             target_user=connection.user,
-        ).job
+        )
         for kind in kinds
     ]

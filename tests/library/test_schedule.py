@@ -150,9 +150,9 @@ def test_one_connections_trouble_in_the_fan_out_does_not_stop_the_others(connect
 
 
 def test_request_sync_starts_jobs_and_returns_the_active_ones_when_repeated(connection):
-    jobs = request_sync(connection, "all")
+    jobs = [r.job for r in request_sync(connection, "all")]
     assert [j.kind for j in jobs] == ["user_plays_sync", "user_playlists_sync"]
-    again = request_sync(connection, "plays")
+    again = [r.job for r in request_sync(connection, "plays")]
     assert [j.pk for j in again] == [jobs[0].pk]
     assert _jobs().count() == 2
 
@@ -230,7 +230,7 @@ def test_a_failing_connections_job_sets_only_its_own_error(connection, account, 
 
     other = other_connection()
     wire.fail("GET /me/player/recently-played", 400)
-    [mine] = request_sync(connection, "plays")
+    [mine] = [r.job for r in request_sync(connection, "plays")]
     job_run(job_id=mine.pk, schedule_retry=False)
     mine.refresh_from_db()
     assert mine.status == JobStatus.FAILED

@@ -71,7 +71,7 @@ def test_a_plays_job_whose_worker_was_killed_is_run_again_and_loses_nothing(
 ):
     for i in range(4):
         account.play(T0 + i * 200_000, make_track(i))
-    [first] = request_sync(connection, "plays")
+    [first] = [r.job for r in request_sync(connection, "plays")]
     wait_for(lambda: _finished("user_plays_sync", 1))
     for i in range(4, 9):
         account.play(T0 + i * 200_000, make_track(i))
