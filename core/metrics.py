@@ -359,14 +359,10 @@ def _histogram(name: str, labels: str, seconds: float) -> dict[str, float]:
 @_safe
 def record_job(*, kind: str, outcome: str, seconds: float) -> None:
     """A job attempt ended with ``outcome`` after ``seconds``."""
-    spec = SPECS["encore_sync_job_duration_seconds"]
+    name = "encore_sync_job_duration_seconds"
     labels = _field((kind, outcome))
-    index = next((i for i, b in enumerate(spec.buckets) if seconds <= b), None)
-    histogram = {f"sum|{labels}": round(seconds, 6), f"count|{labels}": 1}
-    if index is not None:
-        histogram[f"b{index}|{labels}"] = 1
     metrics_store().add_many(
-        {"encore_sync_jobs": {labels: 1}, "encore_sync_job_duration_seconds": histogram}
+        {"encore_sync_jobs": {labels: 1}, name: _histogram(name, labels, seconds)}
     )
 
 

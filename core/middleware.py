@@ -3,16 +3,16 @@ the proxy headers believed only from the proxies in ``TRUSTED_PROXIES``."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import time
 import uuid
 from collections.abc import Callable
-from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+
+from core.addresses import address_in
 
 logger = logging.getLogger("encore.request")
 
@@ -20,7 +20,6 @@ logger = logging.getLogger("encore.request")
 # control characters or markup, and short (a UUID is 36 characters).
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _PROXY_HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST")
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def request_id_for(request: HttpRequest) -> str:
@@ -29,26 +28,9 @@ def request_id_for(request: HttpRequest) -> str:
     return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-@lru_cache(maxsize=8)
-def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
-    # Settings are validated at start-up by core.checks; a bad entry here is simply skipped.
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            continue
-    return tuple(networks)
-
-
 def peer_is_trusted_proxy(remote_addr: str) -> bool:
-    try:
-        peer = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return False
-    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
-        peer = peer.ipv4_mapped
-    return any(peer in net for net in _networks(tuple(settings.TRUSTED_PROXIES)))
+    # Settings are validated at start-up by core.checks; a bad entry is skipped here.
+    return address_in(remote_addr, settings.TRUSTED_PROXIES)
 
 
 class TrustedProxyMiddleware:

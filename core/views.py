@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
-import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -15,12 +13,10 @@ from django.db import close_old_connections, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
+from core.addresses import address_in
 from core.breaker import spotify_breaker
 from core.exceptions import error_body
 from core.metrics import metrics_exposition
-
-logger = logging.getLogger(__name__)
-
 
 # The database check runs in this one thread (with its own connection, reused) so that a hung
 # server costs /healthz HEALTHZ_TIMEOUT, not the request: a stuck check leaves the thread busy,
@@ -117,18 +113,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
-def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """``METRICS_ALLOWED_IPS`` as networks (an address is a network of one); a malformed entry
-    is logged and ignored, never a 500."""
-    networks = []
-    for entry in settings.METRICS_ALLOWED_IPS:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            logger.warning("METRICS_ALLOWED_IPS: %r is not an IP address or network", entry)
-    return networks
-
-
 def _metrics_allowed(request: HttpRequest) -> bool:
     token = settings.METRICS_TOKEN
     if token:
@@ -140,15 +124,8 @@ def _metrics_allowed(request: HttpRequest) -> bool:
             given.strip().encode(), token.encode()
         ):
             return True
-    if settings.METRICS_ALLOWED_IPS:
-        try:
-            client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-        except ValueError:
-            client = None
-        if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped:
-            client = client.ipv4_mapped  # a dual-stack listener ([::]) reports ::ffff:a.b.c.d
-        if client is not None and any(client in net for net in _allowed_networks()):
-            return True
+    if address_in(request.META.get("REMOTE_ADDR", ""), settings.METRICS_ALLOWED_IPS):
+        return True
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_active and user.is_staff)
 

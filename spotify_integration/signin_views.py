@@ -21,10 +21,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
+from core.throttling import ScopedRateThrottle
 from spotify_integration.client import spotify_configured
 from spotify_integration.ratelimit import spotify_paused_for
 from spotify_integration.services.oauth import OAuthOutcome, oauth_start_signin

@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from django.views.decorators.debug import sensitive_variables
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
 
 from core import metrics
-from core.exceptions import ValidationFailed
+from core.exceptions import CACHE_ERRORS, ValidationFailed
 from core.parsing import is_spotify_id
 from spotify_integration.client import http
 from spotify_integration.client.accounts import (
@@ -161,7 +159,7 @@ class SpotifyClient:
                 if grant.waited_s > 1:
                     spotify_check_not_paused()  # a 429 elsewhere while we waited for budget
                 token = self._token(reject=reject)
-            except (RedisError, ConnectionInterrupted) as exc:
+            except CACHE_ERRORS as exc:
                 # The shared budget, pause mark, token lock and cached app token live in Redis
                 # (raw client, or django-redis's cache API): without them no call may go out.
                 # Transient (503; jobs retry), not a crash.

@@ -19,9 +19,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
-from spotify_integration.exceptions import SpotifyAuthorizationFailed, SpotifySignInRefused
+from spotify_integration.exceptions import SpotifySignInRefused
 from spotify_integration.models import SpotifyConnection
-from spotify_integration.services.connections import connection_upsert
+from spotify_integration.services.connections import connection_upsert, profile_fields
 
 if TYPE_CHECKING:
     from spotify_integration.client.accounts import TokenGrant
@@ -52,11 +52,7 @@ def username_for(account_id: str) -> str:
 def signin_with_spotify(*, profile: dict[str, Any], grant: TokenGrant) -> SignedIn:
     """The user to sign in for the Spotify account of ``profile``; their connection is renewed
     with ``grant``. Raises SpotifySignInRefused (403) when no user may be signed in."""
-    account_id = str(profile.get("account_id") or "")
-    if not account_id:
-        raise SpotifyAuthorizationFailed(
-            "Spotify did not say which account this is.", detail={"error": "missing_account_id"}
-        )
+    account_id = profile_fields(profile)["account_id"]  # refuses a profile without one
     existing = (
         SpotifyConnection.objects.select_related("user").filter(account_id=account_id).first()
     )
