@@ -15,10 +15,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from core.pagination import StrictCursorPagination, StrictLimitOffsetPagination
+from core.throttling import ScopedRateThrottle
 from library import selectors
 from library.exceptions import UploadTooLarge
 from library.serializers import (
