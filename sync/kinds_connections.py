@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-
 from spotify_integration.client import SpotifyClient, count_spotify_calls
 from spotify_integration.exceptions import SpotifyError
 from spotify_integration.models import SpotifyConnection
@@ -23,12 +21,9 @@ from spotify_integration.selectors import connection_health
 from spotify_integration.services.connections import ConnectionTokenStore
 from spotify_integration.services.profile import PROFILE_FETCH_KIND, connection_profile_complete
 from sync.exceptions import JobFailed
+from sync.params import NoParams
 from sync.registry import JobKind, TargetPolicy
 from sync.services.context import JobContext
-
-
-class NoParams(forms.Form):
-    """The kind takes no parameters: the target user names the connection."""
 
 
 def spotify_profile_fetch_run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:

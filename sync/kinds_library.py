@@ -30,13 +30,9 @@ from spotify_integration.models import SpotifyConnection
 from spotify_integration.services.connections import ConnectionTokenStore
 from sync.exceptions import JobFailed, is_pause
 from sync.kinds_enrichment import _CallMeter
-from sync.params import ImportFileField
+from sync.params import ImportFileField, NoParams
 from sync.registry import JobKind, TargetPolicy
 from sync.services.context import JobContext
-
-
-class NoParams(forms.Form):
-    """The library syncs take no parameters: the target user says whose library."""
 
 
 def _connection(ctx: JobContext) -> SpotifyConnection:

@@ -42,3 +42,7 @@ class ImportFileField(forms.CharField):
                 self.error_messages["missing"], code="missing", params={"name": name}
             )
         return candidate.relative_to(root).as_posix()
+
+
+class NoParams(forms.Form):
+    """A kind that takes no parameters (its target user, if any, says what it works on)."""
