@@ -13,6 +13,7 @@ from catalog.admin_add import AddFromSpotifyMixin
 from catalog.enrichment.match import song_match_set_by_hand
 from catalog.models import Album, Artist, Song, SongArtist
 from catalog.search import song_search
+from catalog.serializers import MAX_QUERY
 from catalog.services import song_artists_refresh
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class SongAdmin(AddFromSpotifyMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        found = song_search(query=term[:200], limit=settings.SEARCH_CANDIDATE_CAP)
+        found = song_search(query=term[:MAX_QUERY], limit=settings.SEARCH_CANDIDATE_CAP)
         ids = [hit.song.id for hit in found.results]
         rank = Case(
             *[When(pk=pk, then=Value(i)) for i, pk in enumerate(ids)],

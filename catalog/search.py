@@ -160,6 +160,8 @@ def _tsquery(terms: list[Term], filters: SearchFilters, *, relax_one: bool = Fal
 # What ranking needs of a candidate, read by the index branch that finds it: joining the
 # candidates back to the table would visit every one of them twice.
 _CANDIDATE_COLUMNS = "id, popularity, title_norm, artists_norm, album_norm"
+# Title, artists and album as one padded text: " word word ", for LIKE "% word%" on each word.
+_PADDED = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm || ' ')"
 
 
 def _candidates_pg(
@@ -188,11 +190,10 @@ def _candidates_pg(
         args += [*values, *params, cap]
     tsquery = _tsquery(terms, filters, relax_one=relax_one)
     if tsquery:
-        document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm || ' ')"
         broad_sql, broad_args = "", []
         for term in _broad_terms(terms, relax_one):
             options = [f"% {term.text}%", *(f"% {c} %" for c in term.corrections)]
-            broad_sql += " AND (" + " OR ".join([f"{document} LIKE %s"] * len(options)) + ")"
+            broad_sql += " AND (" + " OR ".join([f"{_PADDED} LIKE %s"] * len(options)) + ")"
             broad_args += options
         branches.append(
             f"(SELECT {_CANDIDATE_COLUMNS} FROM {table} "
@@ -209,13 +210,12 @@ def _candidates_sqlite(
     ``relax_one``, every term but one)."""
     where, params = _filter_sql(filters)
     table = Song._meta.db_table
-    document = "(' ' || title_norm || ' ' || artists_norm || ' ' || album_norm || ' ')"
     groups, args = [], []
     group_args: list[list[str]] = []
     for term in terms:
         if term.relaxed:
             continue
-        options = [f"{document} LIKE %s"] + [f"{document} LIKE %s"] * len(term.corrections)
+        options = [f"{_PADDED} LIKE %s"] * (1 + len(term.corrections))
         groups.append("(" + " OR ".join(options) + ")")
         group_args.append([f"% {term.text}%", *(f"% {c} %" for c in term.corrections)])
     if relax_one and len(groups) > 1:

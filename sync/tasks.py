@@ -4,8 +4,8 @@ This module and ``sync.services.jobs`` import each other, and that is the one im
 app keeps on purpose: the Celery idiom. A service enqueues a task (``job_enqueue`` sends
 ``sync_job_run_task``, imported inside the function) and the task calls the runner
 (``sync.services.runner.job_run``), which enqueues the next attempt of a retried job the same
-way. Elsewhere in ``sync`` only ``sync.management.foreground`` (the commands' foreground
-runs) imports this module, to tell whether a broker is configured, and no service imports it.
+way. Whether a broker is configured is asked through ``sync.services.jobs``
+(``job_enqueue_is_eager``); nothing else in ``sync`` imports this module.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from catalog.enrichment.match import (
     _username,
 )
 from catalog.enrichment.matching import MATCHED, Candidate
+from catalog.enrichment.refresh import album_image_url
 from catalog.hybrid import cached_track
 from catalog.models import Song
 from catalog.records import RowInvalid, SongRecord, parse_record
@@ -51,9 +52,6 @@ def track_to_record(track: dict[str, Any]) -> SongRecord:
     """The import record of a Spotify track object (full or simplified album), validated by
     the import's own rules. Raises ``RowInvalid`` naming the field."""
     album = track.get("album") or {}
-    images = album.get("images") or []
-    # Spotify lists images widest first; the largest is the one the catalog shows.
-    widest = max(images, key=lambda i: i.get("width") or 0) if images else None
     raw: dict[str, Any] = {
         "title": track.get("name"),
         "artists": [a.get("name") or "" for a in track.get("artists") or []],
@@ -64,7 +62,7 @@ def track_to_record(track: dict[str, Any]) -> SongRecord:
         "explicit": track.get("explicit"),
         "spotify_id": track.get("id"),
         "spotify_uri": track.get("uri"),
-        "album_image_url": widest.get("url") if widest else None,
+        "album_image_url": album_image_url(track),
         "popularity": track.get("popularity"),
         "preview_url": track.get("preview_url"),
     }

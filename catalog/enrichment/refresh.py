@@ -86,7 +86,8 @@ def refresh_batch_size() -> int:
     return TRACKS_BATCH_SIZE if endpoint_allowed("GET /tracks") else SINGLE_CALL_BATCH_SIZE
 
 
-def _album_image(track: dict[str, Any]) -> str | None:
+def album_image_url(track: dict[str, Any]) -> str | None:
+    """The URL of the track's widest album image (None when it has none)."""
     images = (track.get("album") or {}).get("images") or []
     # Spotify lists the widest first; keep the largest there is.
     best = max(images, key=lambda i: i.get("width") or 0, default=None)
@@ -117,7 +118,7 @@ def track_fields(song: Song, track: dict[str, Any], *, manual: bool) -> list[str
     if isinstance(track.get("explicit"), bool):
         put("explicit", track["explicit"], only_if_empty=True)
     put("spotify_uri", track.get("uri"))
-    put("album_image_url", _album_image(track))
+    put("album_image_url", album_image_url(track))
     popularity = track.get("popularity")
     if isinstance(popularity, int) and 0 <= popularity <= 100:
         put("popularity", popularity)

@@ -19,9 +19,8 @@ from tqdm import tqdm
 from core.exceptions import ApplicationError
 from sync.models import JobTrigger, SyncJob
 from sync.services.context import ProgressSnapshot
-from sync.services.jobs import JobRequest, job_create
+from sync.services.jobs import JobRequest, job_create, job_enqueue_is_eager
 from sync.services.runner import job_run
-from sync.tasks import sync_job_run_task
 
 
 def job_start(*, kind: str, params: dict[str, Any], enqueue: bool, target_user: Any = None):
@@ -50,7 +49,7 @@ def job_report_started(
         stdout.write(str(job.pk))
         return True
     if enqueue:
-        if sync_job_run_task.app.conf.task_always_eager:
+        if job_enqueue_is_eager():
             stderr.write("No broker configured (embedded default): it ran in-process.")
         else:
             stderr.write(f"Enqueued {job.kind}; follow it with: manage.py sync_status ID")

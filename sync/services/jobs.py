@@ -135,7 +135,7 @@ def job_enqueue(*, job_id: int, countdown: float | None = None) -> bool:
     # Imported here: the task module imports the runner, which enqueues retries from here.
     from sync.tasks import sync_job_run_task
 
-    if countdown and sync_job_run_task.app.conf.task_always_eager:
+    if countdown and job_enqueue_is_eager():
         # No broker to hold the message for its countdown: wait here, or the retry would
         # hit the same transient failure at once.
         time.sleep(countdown)
