@@ -2,6 +2,7 @@
 
     python bench/load.py [--songs 1000000] [--database encore_bench_load]
                          [--workers 2] [--threads 4] [--connections 8,16] [--duration 20]
+                         [--cache off,on] [--mix zipf|fixed] [--distinct 4000] [--zipf 1.0]
                          [--profile 200]
 
 Serves Encore with gunicorn (``config/gunicorn.py``, the Procfile's configuration, with
@@ -10,14 +11,21 @@ Serves Encore with gunicorn (``config/gunicorn.py``, the Procfile's configuratio
 (Debian: ``apt-get install wrk``) from the same machine:
 
 1. the floor: ``GET /healthz`` (a database ``SELECT 1`` and a cache write, read and delete);
-2. search: ``GET /api/songs/search/`` cycling through the query mix of ``bench/search.py``
-   (exact, prefix, typo, accent, artist + title), ``limit=20``.
+2. search: ``GET /api/songs/search/?q=..&limit=20``. ``--mix zipf`` (the default,
+   bench/load_mix.py): a pool of about ``--distinct`` different queries of every kind
+   bench/relevance.py measures, drawn from the catalog, asked by Zipf's law (``--zipf``, the
+   exponent): some often, most rarely, as a search box's traffic is. ``--mix fixed``: the 25
+   queries of ``bench/search.py`` in turn (every request after the first 25 a repeat).
 
-For each and each connection count it prints requests/s, p50/p95/p99 latency (wrk's
-``done()`` hook: wrk's own summary has no p95), errors and non-2xx answers, with the
-machine's load average (``uptime``) before each run: on 2 shared cores anything else
-running shows. ``--profile N`` first times N searches in process through Django's full
-request path and prints pyinstrument's tree: where a request's time goes.
+Each configuration of ``--cache`` gets a server of its own: ``off`` with the search cache off
+(``SEARCH_CACHE_SECONDS=0``: every search runs), ``on`` with it on (catalog/search_cache.py),
+started cold (the catalog version advanced first, so nothing kept before counts). For each
+and each connection count it prints requests/s, p50/p95/p99 latency (wrk's ``done()`` hook:
+wrk's own summary has no p95), errors and non-2xx answers, the share of searches the cache
+answered (from the server's metrics), with the machine's load average (``uptime``) before each
+run: on 2 shared cores anything else running shows. ``--profile N`` first times N searches in
+process through Django's full request path and prints pyinstrument's tree: where a request's
+time goes.
 
 The catalog: ``--database`` is reused when it holds ``--songs`` (99 %); otherwise it is
 (re)created and loaded through the import's write path, as ``bench/search.py`` does (about
@@ -44,6 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load_mix import DONE_HOOK, query_pool, repeat_share, search_script, zipf_sequence  # noqa: E402
 from bench.search import QUERIES  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -51,29 +60,12 @@ RESULT = re.compile(
     r"RESULT rps=(?P<rps>[\d.]+) p50=(?P<p50>[\d.]+) p95=(?P<p95>[\d.]+) p99=(?P<p99>[\d.]+) "
     r"errors=(?P<errors>\d+) non2xx=(?P<non2xx>\d+) n=(?P<n>\d+)"
 )
-DONE_HOOK = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT rps=%.1f p50=%.2f p95=%.2f p99=%.2f errors=%d non2xx=%d n=%d\\n",
-    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
-    latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    e.connect + e.read + e.write + e.timeout, e.status, summary.requests))
-end
-"""
 
 
-def search_script() -> str:
-    """A wrk script cycling through the search benchmark's queries."""
-    from urllib.parse import quote
-
-    queries = [quote(q) for group in QUERIES.values() for q in group]
-    listed = ", ".join(f'"{q}"' for q in queries)
-    return (
-        f"local queries = {{{listed}}}\nlocal i = 0\n"
-        "request = function()\n  i = i + 1\n"
-        '  return wrk.format("GET", "/api/songs/search/?q=" .. queries[(i % #queries) + 1]'
-        ' .. "&limit=20")\nend\n' + DONE_HOOK
-    )
+def fixed_script() -> str:
+    """A wrk script cycling through the search benchmark's 25 queries."""
+    pool = [q for group in QUERIES.values() for q in group]
+    return search_script(pool, list(range(len(pool))))
 
 
 def song_count(database: str) -> int:
@@ -105,9 +97,10 @@ def ensure_catalog(database: str, songs: int) -> int:
     return song_count(database)
 
 
-def server_env(database: str) -> dict[str, str]:
+def server_env(database: str, cache_seconds: int = 300) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
+        SEARCH_CACHE_SECONDS=str(cache_seconds),
         DJANGO_SETTINGS_MODULE="config.settings.base",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6"),
@@ -121,7 +114,9 @@ def server_env(database: str) -> dict[str, str]:
     return env
 
 
-def start_gunicorn(args: argparse.Namespace, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    args: argparse.Namespace, port: int, log: Path, cache_seconds: int
+) -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).with_name("gunicorn")), "config.wsgi",
         "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
@@ -131,7 +126,7 @@ def start_gunicorn(args: argparse.Namespace, port: int, log: Path) -> subprocess
         command[2:2] = ["--config", "config/gunicorn.py"]
     with log.open("wb") as out:
         server = subprocess.Popen(
-            command, cwd=ROOT, env=server_env(args.database), stdout=out, stderr=out
+            command, cwd=ROOT, env=server_env(args.database, cache_seconds), stdout=out, stderr=out
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -145,11 +140,12 @@ def start_gunicorn(args: argparse.Namespace, port: int, log: Path) -> subprocess
     sys.exit(f"gunicorn did not answer /healthz within 60 s; see {log}")
 
 
-def wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, float]:
+def wrk(url: str, script: Path, connections: int, seconds: int, start: int = 0) -> dict[str, float]:
+    """One wrk run; ``start``: where in the mix's sequence it begins."""
     threads = str(min(2, connections))
     out = subprocess.run(
         ["wrk", "-t", threads, "-c", str(connections), "-d", f"{seconds}s", "--timeout", "5s",
-         "-s", str(script), url],
+         "-s", str(script), url, "--", str(start), threads],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     match = RESULT.search(out)
@@ -162,13 +158,31 @@ def load_average() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def profile(database: str, requests: int) -> None:
-    """Time searches in process through Django's whole request path; print where it goes."""
-    os.environ.update(server_env(database))
-    os.environ["LOG_LEVEL"] = "WARNING"  # the tree, not a log line per request
-    import django
+def searches_counted() -> dict[str, float]:
+    """Searches the server has recorded so far, by how the local part was answered (``ok``:
+    searched, ``cached``: from the search cache), from the shared metrics."""
+    from core.metrics import metrics_store
 
-    django.setup()
+    fields = metrics_store().read().get("encore_search_duration_seconds", {})
+    return {status: fields.get(f'count|["local","{status}"]', 0.0) for status in ("ok", "cached")}
+
+
+def cache_share(before: dict[str, float], after: dict[str, float]) -> str:
+    ok, cached = (after[k] - before[k] for k in ("ok", "cached"))
+    return f"{100 * cached / (ok + cached):.0f} %" if ok + cached else "-"
+
+
+def make_cache_cold() -> None:
+    """Advance the catalog version: nothing the cache kept before counts."""
+    from django.core.cache import cache
+
+    from catalog.version import VERSION_KEY, new_version
+
+    cache.set(VERSION_KEY, new_version(), timeout=None)
+
+
+def profile(requests: int) -> None:
+    """Time searches in process through Django's whole request path; print where it goes."""
     from django.test import Client
     from pyinstrument import Profiler
 
@@ -198,6 +212,11 @@ def main() -> None:
     parser.add_argument("--connections", default="8,16")
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     parser.add_argument("--port", type=int, default=8806)
+    parser.add_argument("--cache", default="off,on", help="search cache per server: off,on")
+    parser.add_argument("--mix", choices=["zipf", "fixed"], default="zipf")
+    parser.add_argument("--distinct", type=int, default=4000, help="queries in the zipf pool")
+    parser.add_argument("--zipf", type=float, default=1.0, help="the zipf exponent s")
+    parser.add_argument("--mix-seed", type=int, default=7)
     parser.add_argument("--profile", type=int, default=0, help="searches to profile first")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -205,34 +224,60 @@ def main() -> None:
 
     songs = ensure_catalog(args.database, args.songs)
     print(f"catalog: {songs:,} songs in {args.database}; {os.cpu_count()} CPUs")
+    os.environ.update(server_env(args.database))
+    os.environ["LOG_LEVEL"] = "WARNING"  # this process's: no log line per request profiled
+    import django
+
+    django.setup()
     if args.profile:
-        profile(args.database, args.profile)
+        profile(args.profile)
 
     work = Path(tempfile.mkdtemp(prefix="encore-load-"))
     search_lua, floor_lua = work / "search.lua", work / "floor.lua"
-    search_lua.write_text(search_script())
+    if args.mix == "zipf":
+        started = time.monotonic()
+        pool = query_pool(args.distinct, args.mix_seed)
+        sequence = zipf_sequence(pool, 100_000, args.zipf, args.mix_seed)
+        search_lua.write_text(search_script(pool, sequence))
+        first = 100 * repeat_share(sequence[:10_000])
+        print(f"mix: {len(pool):,} distinct queries (seed {args.mix_seed}, drawn in "
+              f"{time.monotonic() - started:.0f} s), zipf s={args.zipf}: in a sequence of "
+              f"{len(sequence):,} requests {100 * repeat_share(sequence):.0f} % repeat an "
+              f"earlier one, in its first 10,000 {first:.0f} %")  # fmt: skip
+    else:
+        search_lua.write_text(fixed_script())
+        print("mix: bench/search.py's 25 queries in turn")
     floor_lua.write_text(DONE_HOOK)
-    log = work / "gunicorn.log"
-    server = start_gunicorn(args, args.port, log)
-    base = f"http://127.0.0.1:{args.port}"
-    print(f"gunicorn: {args.workers} workers x {args.threads} threads; log {log}")
-    try:
-        wrk(base, search_lua, 8, 3)  # warm: connections, plans, caches
-        print(f"\n{'endpoint':<10}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
-              f"{'p99 ms':>9}{'errors':>8}{'non-2xx':>9}   load before the run")  # fmt: skip
-        for connections in [int(c) for c in args.connections.split(",")]:
-            for name, url, script in [
-                ("/healthz", f"{base}/healthz", floor_lua),
-                ("search", base, search_lua),
-            ]:
-                before = load_average()
-                r = wrk(url, script, connections, args.duration)
-                print(f"{name:<10}{connections:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}"
-                      f"{r['p95']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8.0f}"
-                      f"{r['non2xx']:>9.0f}   {before}", flush=True)  # fmt: skip
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    print(f"gunicorn: {args.workers} workers x {args.threads} threads; logs in {work}")
+    print(f"\n{'endpoint':<16}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+          f"{'errors':>8}{'non-2xx':>9}{'cached':>8}   load before the run")  # fmt: skip
+    for mode in args.cache.split(","):
+        cache_seconds = 300 if mode == "on" else 0
+        server = start_gunicorn(args, args.port, work / f"gunicorn-{mode}.log", cache_seconds)
+        base = f"http://127.0.0.1:{args.port}"
+        position = 0
+        try:
+            make_cache_cold()
+            warm = wrk(base, search_lua, 8, 3, position)  # connections, plans, caches
+            position += int(warm["n"])
+            for connections in [int(c) for c in args.connections.split(",")]:
+                for name, url, script in [
+                    ("/healthz", f"{base}/healthz", floor_lua),
+                    (f"search, cache {mode}", base, search_lua),
+                ]:
+                    before, counted = load_average(), searches_counted()
+                    r = wrk(url, script, connections, args.duration, position)
+                    share = cache_share(counted, searches_counted())
+                    if script is search_lua:
+                        position += int(r["n"])
+                    else:
+                        share = ""
+                    print(f"{name:<16}{connections:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}"
+                          f"{r['p95']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8.0f}"
+                          f"{r['non2xx']:>9.0f}{share:>8}   {before}", flush=True)  # fmt: skip
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
     print("\ntarget: search >= 400 req/s at p95 <= 50 ms (2 cores)")
 
 

@@ -7,6 +7,7 @@ from django.db import models
 
 from catalog.identity import free_key, identity_key_for, provisional_key
 from catalog.normalize import normalize, searchable_artists
+from catalog.version import CatalogModel
 
 
 def artist_key(name: str) -> str:
@@ -15,7 +16,7 @@ def artist_key(name: str) -> str:
     return (normalize(name) or name.strip().lower())[:500]
 
 
-class Artist(models.Model):
+class Artist(CatalogModel):
     name = models.CharField(max_length=500)
     # Identity when Spotify gives no id: the normalised name (so "Beyoncé" == "BEYONCE").
     name_key = models.CharField(max_length=500, unique=True)
@@ -34,7 +35,7 @@ class Artist(models.Model):
         super().save(*args, **kwargs)
 
 
-class Album(models.Model):
+class Album(CatalogModel):
     title = models.CharField(max_length=500)
     # Identity without a Spotify id: normalised title + normalised main artist.
     album_key = models.CharField(max_length=1000, unique=True)
@@ -78,7 +79,7 @@ class DatePrecision(models.TextChoices):
     DAY = "day"
 
 
-class Song(models.Model):
+class Song(CatalogModel):
     title = models.CharField(max_length=500)
     artists = models.ManyToManyField(Artist, through="SongArtist", related_name="songs")
     # The artists' names in order, joined for display; kept in step with `artists`.
@@ -204,7 +205,7 @@ class Song(models.Model):
             self.assign_identity_key()
 
 
-class SongArtist(models.Model):
+class SongArtist(CatalogModel):
     """A song's artist at a position: 0 is the main artist, then featured ones in order."""
 
     # (song, position) is unique, and that index serves look-ups by song as well.
@@ -224,7 +225,7 @@ class SongArtist(models.Model):
         return f"{self.position}: {self.artist_id}"
 
 
-class SearchWord(models.Model):
+class SearchWord(CatalogModel):
     """The distinct words of the catalog's search columns, for prefix completion and typo
     correction (catalog.vocabulary), with how many songs have each: completions and
     corrections are ranked by it. Imports count the words of the songs they create;

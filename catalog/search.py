@@ -73,6 +73,8 @@ class SearchResult:
     took_ms: float
     # No song had every term: the results have all but one (see song_search).
     relaxed: bool = False
+    # Answered from the shared cache (catalog.search_cache); took_ms is then the look-up's.
+    cached: bool = False
 
 
 def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:

@@ -181,6 +181,10 @@ class SearchHitSerializer(serializers.Serializer):
 class LocalSourceSerializer(serializers.Serializer):
     took_ms = serializers.FloatField()
     total = serializers.IntegerField()
+    cached = serializers.BooleanField(
+        help_text="Answered from the shared search cache: the catalog has not changed since "
+        "the same search ran (docs/search.md, The search cache); took_ms is the look-up's"
+    )
 
 
 class SpotifySourceSerializer(serializers.Serializer):

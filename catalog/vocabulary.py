@@ -29,6 +29,7 @@ from django.db import connection
 from rapidfuzz.distance import OSA
 
 from catalog.models import SearchWord
+from catalog.version import catalog_changed
 
 MAX_CORRECTIONS = 6
 MAX_COMPLETIONS = 50
@@ -213,6 +214,7 @@ def refresh_word_counts(using=None) -> int:
     songs whose search columns have each word. Safe to repeat; returns the words counted."""
     conn = using or connection
     words, songs = SearchWord._meta.db_table, "catalog_song"
+    catalog_changed(using=conn.alias)  # corrections are ranked by these counts
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql":
             cursor.execute(

@@ -100,7 +100,7 @@ def hybrid_response_data(result: HybridResult) -> dict[str, Any]:
         "took_ms": result.took_ms,
         "results": [_hit_data(hit, serializer) for hit in result.hits],
         "sources": {
-            "local": {"took_ms": local.took_ms, "total": local.total},
+            "local": {"took_ms": local.took_ms, "total": local.total, "cached": local.cached},
             "spotify": {
                 "status": result.spotify.status,
                 "took_ms": result.spotify.took_ms,

@@ -31,6 +31,7 @@ from catalog.hybrid.merge import HybridHit, merge, track_passes
 from catalog.models import Song
 from catalog.normalize import normalize
 from catalog.search import MAX_TERMS, SearchFilters, SearchResult, song_search
+from catalog.search_cache import cached_search
 from catalog.vocabulary import corrected
 from core.breaker import spotify_breaker
 from core.metrics import record_search
@@ -179,7 +180,7 @@ def hybrid_search(
         early = _start(normalized, pages, deadline=deadline)
 
     local_started = time.perf_counter()
-    local = song_search(query=query, filters=filters, limit=limit, offset=offset)
+    local = cached_search(song_search, query=query, filters=filters, limit=limit, offset=offset)
     timings = {"local": _ms(local_started)}
     titles = {local.normalized, corrected(local.terms)} if local.terms else {local.normalized}
 
@@ -217,7 +218,7 @@ def hybrid_search(
     timings["total"] = took_ms
     record_search(
         timings={
-            ("local", "ok"): timings["local"] / 1000,
+            ("local", "cached" if local.cached else "ok"): timings["local"] / 1000,
             ("spotify", outcome.status): outcome.took_ms / 1000,
             ("request", outcome.status): took_ms / 1000,
         },

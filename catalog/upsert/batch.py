@@ -22,6 +22,7 @@ from catalog.upsert.postgres import analyze, write_postgres
 from catalog.upsert.resolve import resolve_keys
 from catalog.upsert.rows import PreparedRecord, merge, prepared
 from catalog.upsert.sqlite import SQLITE_BATCH, write_sqlite
+from catalog.version import catalog_changed
 
 logger = logging.getLogger(__name__)
 
@@ -104,10 +105,14 @@ def _upsert_batch(
         else:
             write_sqlite(by_key, lines, ctx, result)
         result.unchanged += len(by_key) - result.created - result.updated
+        if result.created or result.updated:
+            catalog_changed()  # the SQL writers send no signal (catalog.version)
         if words:
             # A new word counts the songs of its first batch (a sample of how common it is;
             # manage.py refresh_search_words recounts over the catalog).
-            SearchWord.objects.bulk_create(
+            # Without a version bump of its own (catalog.version): the batch bumped above when
+            # it wrote a song, and a batch that wrote none brings no word its songs lacked.
+            SearchWord._base_manager.bulk_create(
                 [SearchWord(word=w, songs=n) for w, n in words.items()], ignore_conflicts=True
             )
     return result, set(words)

@@ -231,6 +231,10 @@ SYNC_IMPORT_FILE_RETENTION_DAYS = env.int("SYNC_IMPORT_FILE_RETENTION_DAYS", def
 # --- Catalog search -------------------------------------------------------------------------
 # How many candidates search ranks at most, per index branch (see catalog/search.py).
 SEARCH_CANDIDATE_CAP = env.int("SEARCH_CANDIDATE_CAP", default=500)
+# Seconds a search's local result is kept in the shared cache (catalog/search_cache.py; a catalog
+# write makes every kept result out of date at once). Needs Redis: without it (the embedded
+# default) nothing is kept, since the worker writes the catalog in another process.
+SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=300) if REDIS_URL else 0
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
