@@ -34,7 +34,7 @@ from django.core.cache import cache
 
 from catalog.normalize import normalize
 from catalog.search import SearchFilters, SearchResult
-from catalog.version import VERSION_KEY, new_version, version_retry_pending
+from catalog.version import read_with_version
 from core.shared_state import CACHE_ERRORS, cache_failed, cache_recently_failed
 
 ENTRY_PREFIX = "catalog:search:v1:"
@@ -67,13 +67,7 @@ def cached_search(
     started = time.perf_counter()
     key = entry_key(normalize(query), filters, limit, offset)
     try:
-        version_retry_pending()
-        found = cache.get_many([VERSION_KEY, key])
-        version = found.get(VERSION_KEY)
-        if version is None:
-            version = new_version()
-            if not cache.add(VERSION_KEY, version, timeout=None):
-                version = cache.get(VERSION_KEY)
+        version, found = read_with_version([key])
         entry = found.get(key)
         if entry is not None and entry[0] == version:
             result: SearchResult = entry[1]

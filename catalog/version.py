@@ -63,6 +63,19 @@ def version_retry_pending() -> None:
         _bump()
 
 
+def read_with_version(keys: list[str]) -> tuple[int, dict[str, Any]]:
+    """The current version and the entries of ``keys`` found, in one round trip (a version is
+    started when there is none). Raises the cache's errors (``CACHE_ERRORS``)."""
+    version_retry_pending()
+    found = cache.get_many([VERSION_KEY, *keys])
+    version = found.pop(VERSION_KEY, None)
+    if version is None:
+        version = new_version()
+        if not cache.add(VERSION_KEY, version, timeout=None):
+            version = cache.get(VERSION_KEY)
+    return version, found
+
+
 class CatalogQuerySet(models.QuerySet):
     """The ORM's bulk writes of a catalog model, each followed by ``catalog_changed``."""
 

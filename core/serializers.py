@@ -7,6 +7,7 @@ the parameter, the same one ``core.pagination`` gives the paging parameters.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from rest_framework import serializers
@@ -14,7 +15,27 @@ from rest_framework import serializers
 EMPTY_MESSAGE = "Must not be empty: give a value, or leave the parameter out for its default."
 
 
+# Each thread's bound fields of each query-parameter serializer (see QueryParamsSerializer.fields).
+_thread_fields = threading.local()
+
+
 class QueryParamsSerializer(serializers.Serializer):
+    @property
+    def fields(self) -> Any:
+        """The declared fields, built once per class and thread instead of once per request.
+
+        DRF deep-copies every declared field for each serializer instance, re-creating each
+        field and its validators: most of the time validating a query string takes, on every
+        search. A query-parameter serializer's fields hold nothing of a request (they are
+        never partial, have no context-dependent defaults; the validation methods run on the
+        serializer itself), so a thread's copy serves all its requests in turn.
+        """
+        built: dict[type, Any] = _thread_fields.__dict__.setdefault("by_class", {})
+        fields = built.get(type(self))
+        if fields is None:
+            fields = built[type(self)] = serializers.Serializer.fields.func(self)  # type: ignore[attr-defined]
+        return fields
+
     def to_internal_value(self, data: Any) -> Any:
         if hasattr(data, "getlist"):  # a QueryDict: the request's own parameters
             empty = {
