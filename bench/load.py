@@ -163,6 +163,9 @@ def searches_counted() -> dict[str, float]:
     searched, ``cached``: from the search cache), from the shared metrics."""
     from core.metrics import metrics_store
 
+    # The server's processes write their figures once a second (METRICS_FLUSH_SECONDS): wait
+    # for the last second of a run to be counted in that run, not in the next one.
+    time.sleep(1.5)
     fields = metrics_store().read().get("encore_search_duration_seconds", {})
     return {status: fields.get(f'count|["local","{status}"]', 0.0) for status in ("ok", "cached")}
 

@@ -4,11 +4,11 @@ gunicorn and Celery run several processes on several machines, and a Prometheus 
 reaches one of them; so with Redis (``REDIS_URL``) every figure is kept in Redis, one hash per
 metric (``HINCRBYFLOAT``; a histogram's buckets are counters of their own), and
 the scrape reads them all back through a prometheus_client collector. Without Redis (the
-embedded default, one process) they are kept in the process.
+embedded default, one process) they are kept in the process. ``core.metrics_store`` keeps
+them: each process writes its increments at most once every ``METRICS_FLUSH_SECONDS``.
 
-Recording never breaks or slows its caller: one pipelined round trip per call; a Redis error
-is logged (at most once a minute) and swallowed, and nothing is recorded for the next
-``BACKOFF_SECONDS``, so a Redis outage costs no connection timeout per call.
+Recording never breaks or slows its caller: a Redis error is logged (at most once a minute)
+and swallowed, and nothing is recorded for the next ``BACKOFF_SECONDS``.
 
 Labels are fixed vocabularies (endpoint templates, statuses, lanes, kinds, outcomes), never
 ids, tokens or free text.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -31,9 +30,10 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
+from core.metrics_store import MetricsStore, metrics_redis
+
 logger = logging.getLogger(__name__)
 
-BACKOFF_SECONDS = 30.0  # after a Redis error, record nothing to Redis for this long
 DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 SEARCH_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5)
 
@@ -129,107 +129,8 @@ SPECS: dict[str, Spec] = {
 }
 
 
-def metrics_redis(location: str | None = None) -> Any | None:
-    """A Redis client for the figures, on the cache's Redis (or ``location``), or None
-    without django-redis.
-
-    A client of its own, with short timeouts and no retries: redis-py retries a failed
-    command ten times with backoff by default, seconds a Spotify call must not wait.
-    """
-    cache_settings = settings.CACHES["default"]
-    if not cache_settings["BACKEND"].startswith("django_redis."):
-        return None
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    return redis.Redis.from_url(
-        location or cache_settings["LOCATION"],
-        socket_connect_timeout=0.5,
-        socket_timeout=0.5,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
 def _field(values: tuple[str, ...]) -> str:
     return json.dumps(list(values), separators=(",", ":"))
-
-
-class MetricsStore:
-    """Where the figures live: Redis hashes shared by every process, or this process's memory.
-
-    Each metric is one hash ``<prefix>metrics:<name>``; a field is the JSON list of label
-    values (for a histogram prefixed ``b<i>|`` per bucket, ``sum|`` and ``count|``).
-    """
-
-    def __init__(self, *, redis: Any | None, prefix: str = "") -> None:
-        self._redis = redis
-        self._prefix = prefix
-        self._local: dict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
-        self._lock = threading.Lock()
-        self._down_until = 0.0
-        self._logged_at = 0.0
-
-    def key(self, name: str) -> str:
-        return f"{self._prefix}metrics:{name}"
-
-    def add(self, name: str, increments: Mapping[str, float]) -> None:
-        """Add ``increments`` (field -> amount) to metric ``name``."""
-        self.add_many({name: increments})
-
-    def add_many(self, changes: Mapping[str, Mapping[str, float]]) -> None:
-        """Add to several metrics at once (metric -> field -> amount): one round trip."""
-        if self._redis is None:
-            with self._lock:
-                for name, increments in changes.items():
-                    for field_name, amount in increments.items():
-                        self._local[name][field_name] += amount
-            return
-        if time.monotonic() < self._down_until:
-            return
-        try:
-            pipe = self._redis.pipeline(transaction=False)
-            for name, increments in changes.items():
-                for field_name, amount in increments.items():
-                    # Float for every field: a sum of seconds may be whole once, and HINCRBY
-                    # refuses a field that already holds "2.5".
-                    pipe.hincrbyfloat(self.key(name), field_name, amount)
-            pipe.execute()
-        except Exception as exc:  # metrics must never break the caller
-            self._down_until = time.monotonic() + BACKOFF_SECONDS
-            if time.monotonic() - self._logged_at > 60:
-                self._logged_at = time.monotonic()
-                logger.warning(
-                    "metrics: Redis unavailable (%s); not recording for %.0f s",
-                    type(exc).__name__,
-                    BACKOFF_SECONDS,
-                )
-
-    def read(self) -> dict[str, dict[str, float]]:
-        """Every metric's fields and values (one pipelined round trip with Redis)."""
-        names = list(SPECS)
-        if self._redis is None:
-            with self._lock:
-                return {name: dict(self._local.get(name, {})) for name in names}
-        pipe = self._redis.pipeline(transaction=False)
-        for name in names:
-            pipe.hgetall(self.key(name))
-        raw = pipe.execute()
-        return {
-            name: {_text(k): float(_text(v)) for k, v in fields.items()}
-            for name, fields in zip(names, raw, strict=True)
-        }
-
-    def clear(self) -> None:
-        """Forget every figure (tests)."""
-        if self._redis is not None:
-            self._redis.delete(*(self.key(name) for name in SPECS))
-        with self._lock:
-            self._local.clear()
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class MetricsCollector(Collector):
@@ -281,9 +182,13 @@ def metrics_store() -> MetricsStore:
     if _store is None:
         with _store_lock:
             if _store is None:
-                client = metrics_redis()
                 # The cache's key prefix keeps test workers and deployments apart.
-                _store = MetricsStore(redis=client, prefix=cache.make_key(""))
+                _store = MetricsStore(
+                    redis=metrics_redis(),
+                    names=SPECS,
+                    prefix=cache.make_key(""),
+                    flush_seconds=settings.METRICS_FLUSH_SECONDS,
+                )
     return _store
 
 

@@ -105,6 +105,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Seconds each process adds its metrics up in memory before writing them to Redis in one round
+# trip (core/metrics_store.py): a round trip per search cost ~0.9 ms of CPU. 0: every call.
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=1.0)
 
 # --- Celery (see config/celery.py) ----------------------------------------------------------
 # No broker configured means the embedded default: tasks run eagerly in the calling process.

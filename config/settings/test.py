@@ -63,3 +63,7 @@ SEARCH_SPOTIFY_DEFAULT = "never"
 # Kept searches would outlive each test's rolled-back data (their version bumps run on commit):
 # tests of the search cache turn it on themselves (tests/catalog/test_search_cache.py).
 SEARCH_CACHE_SECONDS = 0
+
+# Every recording writes through, so a test sees its figures in Redis at once and no flusher
+# thread writes during a later test; tests/core/test_metrics_store.py tests the buffering.
+METRICS_FLUSH_SECONDS = 0

@@ -11,7 +11,7 @@ from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from core import metrics
-from core.metrics import MetricsCollector, MetricsStore
+from core.metrics import SPECS, MetricsCollector, MetricsStore
 
 TRACK = "4uLU6hMCjMI75M1A2tKUQC"
 
@@ -44,9 +44,9 @@ def store_prefix() -> str:
 def test_figures_add_up_across_processes(store_prefix):
     url = _needs_redis()
     # Given two recorders with their own Redis connections, as two worker processes have
-    first = MetricsStore(redis=redis.Redis.from_url(url), prefix=store_prefix)
-    second = MetricsStore(redis=redis.Redis.from_url(url), prefix=store_prefix)
-    reader = MetricsStore(redis=redis.Redis.from_url(url), prefix=store_prefix)
+    first = MetricsStore(redis=redis.Redis.from_url(url), names=SPECS, prefix=store_prefix)
+    second = MetricsStore(redis=redis.Redis.from_url(url), names=SPECS, prefix=store_prefix)
+    reader = MetricsStore(redis=redis.Redis.from_url(url), names=SPECS, prefix=store_prefix)
     try:
         for store, calls, seconds in ((first, 3, 2.5), (second, 4, 100.0)):
             for _ in range(calls):
@@ -85,7 +85,7 @@ def test_figures_add_up_across_processes(store_prefix):
 
 
 def test_recording_functions_write_whole_families():
-    store = MetricsStore(redis=None)
+    store = MetricsStore(redis=None, names=SPECS)
     original = metrics._store
     metrics._store = store
     try:
@@ -188,7 +188,7 @@ def test_a_redis_outage_does_not_break_or_slow_a_spotify_call(caplog):
     if dead is None:
         pytest.skip("needs django-redis as the cache: without it metrics live in the process")
     original = metrics._store
-    metrics._store = MetricsStore(redis=dead, prefix="down:")
+    metrics._store = MetricsStore(redis=dead, names=SPECS, prefix="down:")
     spotify_limiter().reset()
     try:
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
