@@ -74,6 +74,26 @@ def _shared_state_failures_forgotten():
     cache_failure_reset()
 
 
+def clear_own_cache() -> None:
+    """Empty the cache of this test process: with Redis, the keys of this xdist worker's
+    prefix only (``cache.clear()`` would FLUSHDB every worker's keys)."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+@pytest.fixture
+def search_cache_on(settings):
+    """The search cache on (catalog.search_cache), empty before and after the test."""
+    settings.SEARCH_CACHE_SECONDS = 300
+    clear_own_cache()
+    yield
+    clear_own_cache()
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient

@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -56,6 +57,7 @@ from bench.load_mix import DONE_HOOK, query_pool, repeat_share, search_script, z
 from bench.search import QUERIES  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+SERVER_LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")  # the server's: a JSON line a request
 RESULT = re.compile(
     r"RESULT rps=(?P<rps>[\d.]+) p50=(?P<p50>[\d.]+) p95=(?P<p95>[\d.]+) p99=(?P<p99>[\d.]+) "
     r"errors=(?P<errors>\d+) non2xx=(?P<non2xx>\d+) n=(?P<n>\d+)"
@@ -108,7 +110,7 @@ def server_env(database: str, cache_seconds: int = 300) -> dict[str, str]:
         DEBUG="false",
         SECRET_KEY="bench-load-" + "x" * 50,
         ALLOWED_HOSTS="127.0.0.1",
-        LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+        LOG_LEVEL=SERVER_LOG_LEVEL,
         LOG_FORMAT="json",
     )
     return env
@@ -156,6 +158,48 @@ def wrk(url: str, script: Path, connections: int, seconds: int, start: int = 0) 
 
 def load_average() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_service(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the web server (gunicorn and its workers), PostgreSQL (every
+    postgres process), Redis and wrk (this process's finished children)."""
+    totals = {"web": 0.0, "postgres": 0.0, "redis": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if int(entry) == server_pid or parent == server_pid:
+            totals["web"] += _cpu_of(int(entry))
+        elif name.startswith("postgres"):
+            totals["postgres"] += _cpu_of(int(entry))
+        elif name.startswith("redis-server"):
+            totals["redis"] += _cpu_of(int(entry))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals["wrk"] = children.ru_utime + children.ru_stime
+    return totals
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: float) -> str:
+    """Milliseconds of CPU per request, by service (what each request costs the 2 cores)."""
+    spent = {k: (after[k] - before[k]) * 1000 / max(requests, 1) for k in before}
+    parts = " ".join(f"{k} {v:.1f}" for k, v in spent.items())
+    return f"{parts} = {sum(spent.values()):.1f}"
 
 
 def searches_counted() -> dict[str, float]:
@@ -220,6 +264,9 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=4000, help="queries in the zipf pool")
     parser.add_argument("--zipf", type=float, default=1.0, help="the zipf exponent s")
     parser.add_argument("--mix-seed", type=int, default=7)
+    parser.add_argument(
+        "--prime", type=int, default=3, help="seconds of the mix before measuring (not counted)"
+    )
     parser.add_argument("--profile", type=int, default=0, help="searches to profile first")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -240,7 +287,7 @@ def main() -> None:
     if args.mix == "zipf":
         started = time.monotonic()
         pool = query_pool(args.distinct, args.mix_seed)
-        sequence = zipf_sequence(pool, 100_000, args.zipf, args.mix_seed)
+        sequence = zipf_sequence(pool, 400_000, args.zipf, args.mix_seed)
         search_lua.write_text(search_script(pool, sequence))
         first = 100 * repeat_share(sequence[:10_000])
         print(f"mix: {len(pool):,} distinct queries (seed {args.mix_seed}, drawn in "
@@ -251,9 +298,11 @@ def main() -> None:
         search_lua.write_text(fixed_script())
         print("mix: bench/search.py's 25 queries in turn")
     floor_lua.write_text(DONE_HOOK)
-    print(f"gunicorn: {args.workers} workers x {args.threads} threads; logs in {work}")
+    print(f"gunicorn: {args.workers} workers x {args.threads} threads; {args.prime} s of the mix "
+          f"before measuring; logs in {work}")  # fmt: skip
     print(f"\n{'endpoint':<16}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
           f"{'errors':>8}{'non-2xx':>9}{'cached':>8}   load before the run")  # fmt: skip
+    costs: dict[tuple[str, int], str] = {}
     for mode in args.cache.split(","):
         cache_seconds = 300 if mode == "on" else 0
         server = start_gunicorn(args, args.port, work / f"gunicorn-{mode}.log", cache_seconds)
@@ -261,7 +310,9 @@ def main() -> None:
         position = 0
         try:
             make_cache_cold()
-            warm = wrk(base, search_lua, 8, 3, position)  # connections, plans, caches
+            # Warm connections, plans and caches; with --prime, run the traffic a while first,
+            # as a server that has been up has (its cache holds what was asked lately).
+            warm = wrk(base, search_lua, 8, args.prime, position)
             position += int(warm["n"])
             for connections in [int(c) for c in args.connections.split(",")]:
                 for name, url, script in [
@@ -269,7 +320,11 @@ def main() -> None:
                     (f"search, cache {mode}", base, search_lua),
                 ]:
                     before, counted = load_average(), searches_counted()
+                    cpu = cpu_by_service(server.pid)
                     r = wrk(url, script, connections, args.duration, position)
+                    costs[name, connections] = cpu_per_request(
+                        cpu, cpu_by_service(server.pid), r["n"]
+                    )
                     share = cache_share(counted, searches_counted())
                     if script is search_lua:
                         position += int(r["n"])
@@ -281,6 +336,10 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+    print("\nCPU ms per request (web = gunicorn's processes, postgres = every PostgreSQL process, "
+          "redis, wrk):")  # fmt: skip
+    for (name, connections), cost in costs.items():
+        print(f"{name:<16}{connections:>6}   {cost}")
     print("\ntarget: search >= 400 req/s at p95 <= 50 ms (2 cores)")
 
 

@@ -25,6 +25,7 @@ Finding and ranking are separate, after the measurements in docs/search.md:
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -57,10 +58,43 @@ class SearchFilters:
         return {k: v for k, v in vars(self).items() if v is not None}
 
 
-@dataclass
 class ScoredSong:
-    song: Song
-    score: float
+    """A result and its relevance score.
+
+    A result answered from the search cache (catalog.search_cache) comes with the song as the
+    API shows it (``data``) and the model pickled: the model is loaded only when something
+    asks for ``song`` (merging Spotify's results), and ``data`` is then dropped, since the
+    model may be changed for the response (a Spotify link shown, never saved).
+    """
+
+    __slots__ = ("_kept", "_song", "data", "pk", "score", "title_norm")
+
+    def __init__(
+        self,
+        song: Song | None,
+        score: float,
+        *,
+        pk: int | None = None,
+        title_norm: str | None = None,
+        data: dict[str, Any] | None = None,
+        kept: bytes | None = None,
+    ) -> None:
+        self.score = score
+        self._song, self._kept, self.data = song, kept, data
+        self.pk: int = song.pk if song is not None else int(pk or 0)
+        self.title_norm: str = song.title_norm if song is not None else title_norm or ""
+
+    @property
+    def song(self) -> Song:
+        if self._song is None:
+            assert self._kept is not None
+            # Our own Redis's bytes, as trusted as django-redis's pickled values around them.
+            self._song, self._kept, self.data = pickle.loads(self._kept), None, None  # noqa: S301
+        return self._song
+
+    def kept(self) -> bytes:
+        """The model, pickled, for the cache."""
+        return self._kept if self._kept is not None else pickle.dumps(self._song, protocol=5)
 
 
 @dataclass

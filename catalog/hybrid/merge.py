@@ -113,8 +113,14 @@ class HybridHit:
     score: float | None  # local relevance; None for a Spotify result (ranked by Spotify)
     source: str  # "local" | "spotify"
     in_catalog: bool
-    song: Song | None  # the catalog's song (local, or a Spotify result already in the catalog)
+    # The catalog's song (local, or a Spotify result already in the catalog); None for a local
+    # hit given as ``data``.
+    song: Song | None
     track: dict[str, Any] | None = None  # Spotify's TrackObject, when there is one
+    # A local hit's song as the API shows it, when the search cache gave it and no Spotify
+    # result was merged into it (the response serializes ``song`` otherwise).
+    data: dict[str, Any] | None = None
+    title_norm: str = ""  # a local hit's normalised title
 
 
 def merge(
@@ -127,8 +133,16 @@ def merge(
 ) -> list[HybridHit]:
     """The ranked page (see the module docstring). ``in_catalog``: catalog songs by Spotify
     id, for Spotify results the local page does not show."""
-    local_hits = [HybridHit(s.score, "local", True, s.song) for s in local]
-    local_recordings = [Recording.of_song(s.song) for s in local]
+    if tracks:  # the songs themselves: a Spotify link may be added to one below
+        local_hits = [HybridHit(s.score, "local", True, s.song, title_norm=s.title_norm)
+                      for s in local]  # fmt: skip
+    else:  # as the search gave them (from the search cache: no model loaded)
+        local_hits = [
+            HybridHit(s.score, "local", True, None if s.data else s.song, data=s.data,
+                      title_norm=s.title_norm)
+            for s in local
+        ]  # fmt: skip
+    local_recordings = [Recording.of_song(h.song) for h in local_hits if h.song] if tracks else []
     kept: list[tuple[Recording, HybridHit]] = []
     for track in tracks:
         recording = Recording.of_track(track)
@@ -150,7 +164,7 @@ def merge(
     spotify_hits = [hit for _, hit in kept]
 
     def local_exact(hit: HybridHit) -> bool:
-        return hit.song is not None and hit.song.title_norm in titles
+        return hit.source == "local" and hit.title_norm in titles
 
     exact = [h.track is not None and track_is_exact(h.track, titles) for h in spotify_hits]
     spotify_exact = [h for h, is_exact in zip(spotify_hits, exact, strict=True) if is_exact]

@@ -60,7 +60,9 @@ def spotify_song_data(track: dict[str, Any]) -> dict[str, Any]:
 
 
 def _hit_data(hit: HybridHit, serializer: SongSerializer) -> dict[str, Any]:
-    if hit.song is not None:
+    if hit.data is not None:
+        song = hit.data
+    elif hit.song is not None:
         song = serializer.to_representation(hit.song)
     else:
         assert hit.track is not None

@@ -32,6 +32,7 @@ from catalog.models import Song
 from catalog.normalize import normalize
 from catalog.search import MAX_TERMS, SearchFilters, SearchResult, song_search
 from catalog.search_cache import cached_search
+from catalog.serializers import song_data
 from catalog.vocabulary import corrected
 from core.breaker import spotify_breaker
 from core.metrics import record_search
@@ -157,7 +158,7 @@ def _wanted(local: SearchResult, titles: set[str]) -> bool:
     """``auto``: few local songs, or none whose title is the query."""
     if local.total < settings.SEARCH_SPOTIFY_MIN_LOCAL:
         return True
-    return not any(hit.song.title_norm in titles for hit in local.results)
+    return not any(hit.title_norm in titles for hit in local.results)
 
 
 def hybrid_search(
@@ -180,7 +181,9 @@ def hybrid_search(
         early = _start(normalized, pages, deadline=deadline)
 
     local_started = time.perf_counter()
-    local = cached_search(song_search, query=query, filters=filters, limit=limit, offset=offset)
+    local = cached_search(
+        song_search, query=query, filters=filters, limit=limit, offset=offset, represent=song_data
+    )
     timings = {"local": _ms(local_started)}
     titles = {local.normalized, corrected(local.terms)} if local.terms else {local.normalized}
 
@@ -205,7 +208,7 @@ def hybrid_search(
     known: dict[str, Song] = {}
     if tracks:
         ids = [t["id"] for t in tracks]
-        shown = {h.song.pk for h in local.results}
+        shown = {h.pk for h in local.results}
         known = {
             str(song.spotify_id): song
             for song in selectors.songs_for_display(

@@ -110,18 +110,22 @@ def test_openapi_schema_documents_search_and_its_errors(api_client, db):
     assert api_client.get("/api/docs/").status_code == 200
 
 
-def test_the_fast_song_representation_equals_drf_generic_output(demo_catalog):
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/Sao_Paulo"])
+def test_the_fast_song_representation_equals_drf_generic_output(demo_catalog, zone):
+    from django.utils import timezone
     from rest_framework import serializers
 
     from catalog.selectors import songs_for_display
     from catalog.serializers import SongSerializer
 
     Song.objects.filter(title="Halo", artist_names="Beyoncé").update(
-        spotify_id="0000000000000000000001", popularity=80, audio_features={"tempo": 80.1}
-    )
-    for song in songs_for_display().filter(title__in=["Halo", "Crazy in Love", "Hoppípolla"]):
-        fast = SongSerializer().to_representation(song)
-        assert fast == serializers.ModelSerializer.to_representation(SongSerializer(), song)
+        spotify_id="0000000000000000000001", popularity=80, audio_features={"tempo": 80.1},
+        spotify_synced_at=timezone.now(),
+    )  # fmt: skip
+    with timezone.override(zone):
+        for song in songs_for_display().filter(title__in=["Halo", "Crazy in Love", "Hoppípolla"]):
+            fast = SongSerializer().to_representation(song)
+            assert fast == serializers.ModelSerializer.to_representation(SongSerializer(), song)
 
 
 def test_search_results_read_with_the_page_equal_the_songs_loaded_by_the_orm(demo_catalog):

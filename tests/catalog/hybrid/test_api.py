@@ -451,3 +451,25 @@ def test_a_local_search_that_spends_the_budget_does_not_count_against_spotify(
     # Then Spotify is reported missing, but the breaker does not blame it
     assert body["sources"]["spotify"]["status"] == "timeout"
     assert spotify_breaker().state().failures == 0
+
+
+@pytest.mark.parametrize("first", ["never", "always"])
+def test_a_cached_local_song_still_carries_the_link_of_its_spotify_twin(
+    api_client, spotify_search, search_cache_on, first
+):
+    # The local result comes from the search cache (kept by a first search of either mode):
+    # merging Spotify's twin into it shows the link, as for a fresh result, and the kept
+    # result is not changed by it.
+    song = SongFactory(title="Halo", artists=["Beyoncé"], duration_ms=261_640)
+    track = halo(track_id="4JehYebiI9JE8sR8MisGVb")
+    spotify_search(track)
+    api_client.get(SEARCH, {"q": "halo", "spotify": first})
+
+    body = api_client.get(SEARCH, {"q": "halo", "spotify": "always"}).json()
+    again = api_client.get(SEARCH, {"q": "halo", "spotify": "never"}).json()
+
+    assert body["sources"]["local"]["cached"] is True
+    assert [(r["source"], r["song"]["id"]) for r in body["results"]] == [("local", song.pk)]
+    assert body["results"][0]["song"]["spotify"]["id"] == track["id"]
+    assert again["sources"]["local"]["cached"] is True
+    assert again["results"][0]["song"]["spotify"]["id"] is None  # the link was never kept
