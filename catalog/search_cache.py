@@ -107,6 +107,7 @@ def cached_search(
         return search(query=query, filters=filters, limit=limit, offset=offset)
     started = time.perf_counter()
     key = entry_key(normalize(query), filters, limit, offset)
+    version: int | None
     try:
         version, found = read_with_version([key])
     except CACHE_ERRORS as exc:
