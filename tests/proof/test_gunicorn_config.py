@@ -25,7 +25,7 @@ def _config(**environ: str) -> Config:
 
 def test_web_workers_serve_with_threads_and_no_second_access_log():
     config = _config()
-    assert config.worker_class_str == "gthread" and config.threads == 4
+    assert config.worker_class_str == "gthread" and config.threads == 2
     assert config.accesslog is None
     assert "--access-logfile" not in (ROOT / "Procfile").read_text()
 
