@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import TestCase
 
 from catalog import search_cache
@@ -112,6 +113,27 @@ def test_any_catalog_write_makes_every_kept_search_out_of_date(api_client, write
     body = search(api_client, "bohemian")
     assert body["sources"]["local"]["cached"] is False
     assert search(api_client, "bohemian")["sources"]["local"]["cached"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("write", list(WRITES), ids=list(WRITES))
+def test_a_write_outside_a_transaction_moves_the_version_after_its_rows(write):
+    # Outside a transaction on_commit runs at once: a bump made before the write's statement
+    # lets a search read the new version and the old rows, and keep them under that version
+    # (a stale entry served until the next write). The last write must come before a bump.
+    SongFactory(title="Bohemian Rhapsody", artists=["Queen"])
+    seen: list[object] = []
+
+    def note(execute, sql, params, many, context):
+        if "catalog_" in sql and sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            seen.append(cache.get(VERSION_KEY))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        WRITES[write]()
+
+    assert seen, "the write wrote no catalog row"
+    assert cache.get(VERSION_KEY) != seen[-1]
 
 
 def test_an_import_shows_its_songs_in_the_next_search(api_client):
