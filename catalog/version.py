@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
 
-from core.shared_state import CACHE_ERRORS, cache_failed
+from core.shared_state import CACHE_ERRORS, cache_failed, cache_recently_failed
 
 VERSION_KEY = "catalog:version"
 
@@ -38,6 +38,11 @@ def new_version() -> int:
 
 
 def _bump() -> None:
+    if cache_recently_failed():
+        # Redis just failed (hung, refused): each write waiting a socket timeout for its bump
+        # would slow an import by seconds a batch. Left to the next look-up or write.
+        _pending.set()
+        return
     try:
         try:
             cache.incr(VERSION_KEY)

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+import redis
 from django.core.cache import cache
 from django.db import connection
 from django.test import TestCase
 
-from catalog import search_cache
+from catalog import search_cache, version
 from catalog.models import Album, Artist, SearchWord, Song, SongArtist
 from catalog.records import SongRecord
 from catalog.search import SearchFilters, song_search
@@ -207,6 +208,29 @@ def test_a_bump_that_failed_is_made_at_the_next_look_up(api_client):
 
     assert search(api_client, "bohemian")["sources"]["local"]["cached"] is False
     assert cache.get(VERSION_KEY) != before
+
+
+def test_while_redis_is_down_a_write_does_not_wait_on_it_again(monkeypatch):
+    # A hung Redis costs a socket timeout per try: one per process every few seconds, as for
+    # every other use of the cache, not one per committed write (an import's every batch).
+    tries: list[str] = []
+
+    class Down:
+        def incr(self, key, *args, **kwargs):
+            tries.append(key)
+            raise redis.exceptions.TimeoutError("hung")
+
+        set = incr
+
+    monkeypatch.setattr(version, "cache", Down())
+    try:
+        for _ in range(3):
+            committed(catalog_changed)
+
+        assert tries == [VERSION_KEY]
+        assert version._pending.is_set()  # made at the next look-up once Redis is back
+    finally:
+        version._pending.clear()
 
 
 @pytest.mark.loopback
