@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
 
-from core.shared_state import CACHE_ERRORS, cache_failed
+from core.shared_state import CACHE_ERRORS, cache_failed, cache_recently_failed
 
 VERSION_KEY = "catalog:version"
 
@@ -38,6 +38,11 @@ def new_version() -> int:
 
 
 def _bump() -> None:
+    if cache_recently_failed():
+        # Redis just failed (hung, refused): each write waiting a socket timeout for its bump
+        # would slow an import by seconds a batch. Left to the next look-up or write.
+        _pending.set()
+        return
     try:
         try:
             cache.incr(VERSION_KEY)
@@ -77,23 +82,33 @@ def read_with_version(keys: list[str]) -> tuple[int, dict[str, Any]]:
 
 
 class CatalogQuerySet(models.QuerySet):
-    """The ORM's bulk writes of a catalog model, each followed by ``catalog_changed``."""
+    """The ORM's bulk writes of a catalog model, each followed by ``catalog_changed``.
+
+    The bump is asked for *after* the write: outside a transaction ``on_commit`` runs at once,
+    and a bump made before the write committed would let a search read the new version and
+    the old rows, and keep them under the new version (a stale entry served until the next
+    write). A write that raised wrote nothing to announce."""
 
     def update(self, **kwargs: Any) -> int:
+        rows = super().update(**kwargs)
         catalog_changed(using=self.db)
-        return super().update(**kwargs)
+        return rows
 
     def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
         catalog_changed(using=self.db)
-        return super().bulk_update(objs, fields, batch_size=batch_size)
+        return rows
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list:
+        created = super().bulk_create(objs, *args, **kwargs)
         catalog_changed(using=self.db)
-        return super().bulk_create(objs, *args, **kwargs)
+        return created
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        catalog_changed(using=self.db)
-        return super().delete()
+        db = self.db
+        deleted = super().delete()
+        catalog_changed(using=db)
+        return deleted
 
 
 class CatalogModel(models.Model):
@@ -106,9 +121,11 @@ class CatalogModel(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        catalog_changed(using=kwargs.get("using") or self._state.db)
-        super().save(*args, **kwargs)
+        super().save(*args, **kwargs)  # then the bump: see CatalogQuerySet
+        catalog_changed(using=self._state.db)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        catalog_changed(using=kwargs.get("using") or self._state.db)
-        return super().delete(*args, **kwargs)
+        using = kwargs.get("using") or self._state.db
+        deleted = super().delete(*args, **kwargs)
+        catalog_changed(using=using)
+        return deleted

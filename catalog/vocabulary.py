@@ -214,7 +214,13 @@ def refresh_word_counts(using=None) -> int:
     songs whose search columns have each word. Safe to repeat; returns the words counted."""
     conn = using or connection
     words, songs = SearchWord._meta.db_table, "catalog_song"
-    catalog_changed(using=conn.alias)  # corrections are ranked by these counts
+    try:
+        return _count_words(conn, words, songs)
+    finally:  # after the write (see catalog.version.CatalogQuerySet)
+        catalog_changed(using=conn.alias)  # corrections are ranked by these counts
+
+
+def _count_words(conn, words: str, songs: str) -> int:
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql":
             cursor.execute(

@@ -206,10 +206,13 @@ def _flush_every(ref: weakref.ref[MetricsStore], pid: int, seconds: float) -> No
 _stores: weakref.WeakSet[MetricsStore] = weakref.WeakSet()
 
 
-@atexit.register
-def _flush_at_exit() -> None:
+def flush_all() -> None:
+    """Write every store's pending increments (at exit: see also config.celery)."""
     for store in list(_stores):
         store.flush()
+
+
+atexit.register(flush_all)
 
 
 def _new_locks_in_child() -> None:

@@ -34,6 +34,13 @@ class QueryParamsSerializer(serializers.Serializer):
         fields = built.get(type(self))
         if fields is None:
             fields = built[type(self)] = serializers.Serializer.fields.func(self)  # type: ignore[attr-defined]
+        elif fields.serializer is not self:
+            # Bound to this serializer, not to the thread's first one: a field's ``parent``,
+            # ``root`` and ``context`` (``partial``, the request) are this request's, and the
+            # first request's serializer and data are not kept alive by the thread.
+            fields.serializer = self
+            for field in fields.values():
+                field.parent = self
         return fields
 
     def to_internal_value(self, data: Any) -> Any:

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+import redis
 from django.core.cache import cache
+from django.db import connection
 from django.test import TestCase
 
-from catalog import search_cache
+from catalog import search_cache, version
 from catalog.models import Album, Artist, SearchWord, Song, SongArtist
 from catalog.records import SongRecord
 from catalog.search import SearchFilters, song_search
@@ -114,6 +116,27 @@ def test_any_catalog_write_makes_every_kept_search_out_of_date(api_client, write
     assert search(api_client, "bohemian")["sources"]["local"]["cached"] is True
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("write", list(WRITES), ids=list(WRITES))
+def test_a_write_outside_a_transaction_moves_the_version_after_its_rows(write):
+    # Outside a transaction on_commit runs at once: a bump made before the write's statement
+    # lets a search read the new version and the old rows, and keep them under that version
+    # (a stale entry served until the next write). The last write must come before a bump.
+    SongFactory(title="Bohemian Rhapsody", artists=["Queen"])
+    seen: list[object] = []
+
+    def note(execute, sql, params, many, context):
+        if "catalog_" in sql and sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            seen.append(cache.get(VERSION_KEY))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        WRITES[write]()
+
+    assert seen, "the write wrote no catalog row"
+    assert cache.get(VERSION_KEY) != seen[-1]
+
+
 def test_an_import_shows_its_songs_in_the_next_search(api_client):
     SongFactory(title="Bohemian Rhapsody", artists=["Queen"])
     assert titles(search(api_client, "bohemian")) == ["Bohemian Rhapsody"]
@@ -185,6 +208,29 @@ def test_a_bump_that_failed_is_made_at_the_next_look_up(api_client):
 
     assert search(api_client, "bohemian")["sources"]["local"]["cached"] is False
     assert cache.get(VERSION_KEY) != before
+
+
+def test_while_redis_is_down_a_write_does_not_wait_on_it_again(monkeypatch):
+    # A hung Redis costs a socket timeout per try: one per process every few seconds, as for
+    # every other use of the cache, not one per committed write (an import's every batch).
+    tries: list[str] = []
+
+    class Down:
+        def incr(self, key, *args, **kwargs):
+            tries.append(key)
+            raise redis.exceptions.TimeoutError("hung")
+
+        set = incr
+
+    monkeypatch.setattr(version, "cache", Down())
+    try:
+        for _ in range(3):
+            committed(catalog_changed)
+
+        assert tries == [VERSION_KEY]
+        assert version._pending.is_set()  # made at the next look-up once Redis is back
+    finally:
+        version._pending.clear()
 
 
 @pytest.mark.loopback

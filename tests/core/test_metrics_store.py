@@ -113,7 +113,7 @@ def test_a_real_forked_child_that_records_nothing_writes_nothing_at_exit(client,
     pid = os.fork()
     if pid == 0:  # the child: reads (which flushes), then exits through the atexit hooks
         code = 0 if store.read()[CALLS] == {} else 1
-        store_module._flush_at_exit()
+        store_module.flush_all()
         os._exit(code)
     _, status = os.waitpid(pid, 0)
 
@@ -127,9 +127,23 @@ def test_the_exit_hook_writes_what_is_pending(client, prefix):
     store = _buffered(client, prefix)
     store.add(CALLS, {OK: 4})
 
-    store_module._flush_at_exit()
+    store_module.flush_all()
 
     assert _in_redis(client, prefix, CALLS) == {OK: 4}
+
+
+def test_a_celery_child_ending_writes_what_is_pending(client, prefix):
+    # A prefork child ends with os._exit (billiard): the atexit hook never runs there.
+    from celery.signals import worker_process_shutdown
+
+    import config.celery  # noqa: F401  (connects the handler)
+
+    store = _buffered(client, prefix)
+    store.add(CALLS, {OK: 5})
+
+    worker_process_shutdown.send(sender=None, pid=os.getpid(), exitcode=0)
+
+    assert _in_redis(client, prefix, CALLS) == {OK: 5}
 
 
 def test_a_redis_outage_drops_the_pending_figures_and_warns_once(client, prefix, caplog):

@@ -6,9 +6,10 @@ from __future__ import annotations
 import threading
 
 from django.http import QueryDict
+from rest_framework import serializers
 
 from catalog.serializers import SongSearchInputSerializer
-from core.serializers import EMPTY_MESSAGE
+from core.serializers import EMPTY_MESSAGE, QueryParamsSerializer
 
 
 def validate(query: str) -> tuple[bool, dict]:
@@ -20,6 +21,29 @@ def validate(query: str) -> tuple[bool, dict]:
 def test_a_thread_reuses_its_fields_between_requests():
     first, second = SongSearchInputSerializer(data={}), SongSearchInputSerializer(data={})
     assert first.fields is second.fields
+
+
+class _ContextField(serializers.CharField):
+    """Appends what the serializer's context says (as a request-dependent field would)."""
+
+    def to_internal_value(self, data):
+        return f"{super().to_internal_value(data)}@{self.context['who']}"
+
+
+class _ContextSerializer(QueryParamsSerializer):
+    name = _ContextField(required=False)
+
+
+def test_the_fields_see_the_serializer_of_their_own_request():
+    first = _ContextSerializer(data=QueryDict("name=a"), context={"who": "first"})
+    assert first.is_valid() and first.validated_data == {"name": "a@first"}
+
+    second = _ContextSerializer(data=QueryDict("name=b"), context={"who": "second"})
+    assert second.is_valid() and second.validated_data == {"name": "b@second"}
+    assert all(field.parent is second for field in second.fields.values())
+    # partial (a field's root): the second serializer's, not the first one's
+    third = _ContextSerializer(data=QueryDict(""), context={"who": "third"}, partial=True)
+    assert all(field.root is third for field in third.fields.values())
 
 
 def test_each_request_is_validated_on_its_own():
