@@ -62,6 +62,11 @@ def catalog_changed(*, using: str | None = None) -> None:
     transaction.on_commit(_bump, using=using)
 
 
+def catalog_migrated(*, using: str | None = None, **_signal: Any) -> None:
+    """After ``migrate`` (a deploy): whatever was kept is out of date."""
+    catalog_changed(using=using)
+
+
 def version_retry_pending() -> None:
     """Make the bump this process could not make (call before reading the version)."""
     if _pending.is_set():

@@ -142,7 +142,7 @@ def merge(
                       title_norm=s.title_norm)
             for s in local
         ]  # fmt: skip
-    local_recordings = [Recording.of_song(h.song) for h in local_hits if h.song] if tracks else []
+    local_recordings = [Recording.of_song(s.song) for s in local] if tracks else []
     kept: list[tuple[Recording, HybridHit]] = []
     for track in tracks:
         recording = Recording.of_track(track)

@@ -291,3 +291,17 @@ def test_an_entry_this_code_cannot_read_is_searched_again_and_replaced(api_clien
     assert body["sources"]["local"]["cached"] is False
     assert titles(body) == ["Bohemian Rhapsody"]
     assert search(api_client, "bohemian")["sources"]["local"]["cached"] is True
+
+
+def test_a_migrate_makes_every_kept_search_out_of_date(api_client):
+    # A deploy runs migrate: songs kept as the old code showed them are not served after it.
+    from django.core.management import call_command
+
+    SongFactory(title="Bohemian Rhapsody", artists=["Queen"])
+    search(api_client, "bohemian")
+    before = cache.get(VERSION_KEY)
+
+    committed(lambda: call_command("migrate", "catalog", verbosity=0))
+
+    assert cache.get(VERSION_KEY) != before
+    assert search(api_client, "bohemian")["sources"]["local"]["cached"] is False
