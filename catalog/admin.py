@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from catalog.admin_add import AddFromSpotifyMixin
 from catalog.enrichment.match import song_match_set_by_hand
 from catalog.models import Album, Artist, Song, SongArtist
+from catalog.records import duration_text
 from catalog.search import song_search
 from catalog.serializers import MAX_QUERY
 from catalog.services import song_artists_refresh
@@ -145,10 +146,7 @@ class SongAdmin(AddFromSpotifyMixin, admin.ModelAdmin):
 
     @admin.display(description="Duration", ordering="duration_ms")
     def duration(self, song: Song) -> str:
-        if not song.duration_ms:
-            return "—"
-        seconds = song.duration_ms // 1000
-        return f"{seconds // 60}:{seconds % 60:02d}"
+        return duration_text(song.duration_ms) if song.duration_ms else "—"
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from catalog.enrichment.match import song_match_accept, song_match_reject
 from catalog.models import MatchStatus, Song, SongReview
+from catalog.records import duration_text
 from core.exceptions import ApplicationError
 
 # Confidence bands an operator works through: near misses first.
@@ -58,11 +59,7 @@ def _candidates(song: Song) -> list[dict[str, Any]]:
 
 
 def _duration(ms: int | None) -> str:
-    if ms is None:
-        return "—"
-    sign = "-" if ms < 0 else ""
-    seconds = round(abs(ms) / 1000)
-    return f"{sign}{seconds // 60}:{seconds % 60:02d}"
+    return "—" if ms is None else duration_text(ms)
 
 
 def _diff(ms: int | None) -> str:

@@ -88,6 +88,14 @@ def release_date_text(value: date | None, precision: str | None) -> str | None:
     return value.isoformat()
 
 
+def duration_text(ms: int) -> str:
+    """A duration in milliseconds as people read it, m:ss to the nearest second (``354000`` is
+    "5:54"; a negative one, a difference, gets a minus sign)."""
+    sign = "-" if ms < 0 else ""
+    seconds = round(abs(ms) / 1000)
+    return f"{sign}{seconds // 60}:{seconds % 60:02d}"
+
+
 def _text(raw: dict[str, Any], key: str) -> str | None:
     value = raw.get(key)
     if value is None:

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import template
 
+from catalog.records import duration_text
+
 register = template.Library()
 
 
@@ -14,8 +16,7 @@ def duration(ms: Any) -> str:
     """Milliseconds as m:ss (``354000`` → ``5:54``); empty when unknown."""
     if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
         return ""
-    seconds = round(ms / 1000)
-    return f"{seconds // 60}:{seconds % 60:02d}"
+    return duration_text(ms)
 
 
 @register.filter
