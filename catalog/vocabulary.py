@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from rapidfuzz.distance import OSA
 
-from catalog.models import SearchWord
+from catalog.models import SearchWord, Song
 from catalog.version import catalog_changed
 
 MAX_CORRECTIONS = 6
@@ -213,7 +213,7 @@ def refresh_word_counts(using=None) -> int:
     """Recount ``SearchWord.songs`` over the catalog (adding missing words): the number of
     songs whose search columns have each word. Safe to repeat; returns the words counted."""
     conn = using or connection
-    words, songs = SearchWord._meta.db_table, "catalog_song"
+    words, songs = SearchWord._meta.db_table, Song._meta.db_table
     try:
         return _count_words(conn, words, songs)
     finally:  # after the write (see catalog.version.CatalogQuerySet)
