@@ -37,7 +37,7 @@ from django.core.cache import cache
 from catalog.models import Song
 from catalog.normalize import normalize
 from catalog.search import ScoredSong, SearchFilters, SearchResult
-from catalog.version import VERSION_KEY, read_with_version
+from catalog.version import VERSION_KEY, kept_searches, read_with_version
 from core.shared_state import CACHE_ERRORS, cache_failed, cache_recently_failed
 
 logger = logging.getLogger(__name__)
@@ -48,10 +48,6 @@ ENTRY_PREFIX = "catalog:search:v2:"
 # A value the cache holds but this code cannot read back (another format, a class that moved):
 # the search runs and writes the entry again.
 UNREADABLE = (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError, ValueError)
-
-
-def enabled() -> bool:
-    return settings.SEARCH_CACHE_SECONDS > 0
 
 
 def entry_key(normalized: str, filters: SearchFilters, limit: int, offset: int) -> str:
@@ -103,7 +99,7 @@ def cached_search(
     """``search(query=..., filters=..., limit=..., offset=...)``, from the cache when the
     catalog has not changed since it was kept (``result.cached`` says so, and ``took_ms`` is
     then the look-up's time). ``represent``: a song as the API shows it (kept with it)."""
-    if not enabled() or cache_recently_failed():
+    if not kept_searches() or cache_recently_failed():
         return search(query=query, filters=filters, limit=limit, offset=offset)
     started = time.perf_counter()
     key = entry_key(normalize(query), filters, limit, offset)

@@ -54,12 +54,17 @@ def _bump() -> None:
         cache_failed("catalog version", exc)
 
 
+def kept_searches() -> bool:
+    """Whether searches are kept (``SEARCH_CACHE_SECONDS``), and so whether writes announce
+    themselves."""
+    return settings.SEARCH_CACHE_SECONDS > 0
+
+
 def catalog_changed(*, using: str | None = None) -> None:
     """Mark whatever was computed from the catalog out of date once the current transaction
     (of ``using``) commits, at once outside one. Cheap, and safe to call many times."""
-    if settings.SEARCH_CACHE_SECONDS <= 0:
-        return
-    transaction.on_commit(_bump, using=using)
+    if kept_searches():
+        transaction.on_commit(_bump, using=using)
 
 
 def catalog_migrated(*, using: str | None = None, **_signal: Any) -> None:
